@@ -1,0 +1,3 @@
+#ifndef FP_AGENTX_H
+#define FP_AGENTX_H
+#endif

@@ -1,0 +1,140 @@
+/*
+ * flowpathd configuration: libconfig file -> validated struct fp_config.
+ *
+ * config_load() reads and validates the whole file and collects every error
+ * as "file:line: setting: reason"; it returns NULL when there is at least one
+ * error, so a configuration is either applied whole or not at all.
+ */
+#ifndef FP_CONFIG_H
+#define FP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/addr.h"
+
+#define CONFIG_NAME_MAX 32	/* names index MIB rows: SnmpAdminString(SIZE(1..32)) */
+#define CONFIG_MAX_ERRORS 100	/* a hostile file cannot make the list grow without bound */
+
+struct config_errors {
+	char	*msg[CONFIG_MAX_ERRORS];
+	size_t	 count;		/* errors stored */
+	size_t	 dropped;	/* errors beyond CONFIG_MAX_ERRORS */
+};
+
+struct cfg_network {
+	char		 name[CONFIG_NAME_MAX + 1];
+	struct addr_prefix *prefixes;
+	size_t		 nprefixes;
+};
+
+enum cfg_agg_key {
+	AGG_KEY_SRC_ADDR, AGG_KEY_DST_ADDR, AGG_KEY_SRC_PORT, AGG_KEY_DST_PORT,
+	AGG_KEY_PROTO, AGG_KEY_NEXT_HOP, AGG_KEY_SRC_AS, AGG_KEY_DST_AS,
+	AGG_KEY_SRC_PREFIX, AGG_KEY_DST_PREFIX, AGG_KEY_SRC_NETWORK,
+	AGG_KEY_DST_NETWORK, AGG_KEY_IN_IF, AGG_KEY_OUT_IF, AGG_KEY_TOS,
+	AGG_KEY_EXPORTER,
+	AGG_KEY_COUNT
+};
+#define CFG_AGG_MAX_KEYS 4
+
+struct cfg_aggregation {
+	char		 name[CONFIG_NAME_MAX + 1];
+	enum cfg_agg_key key[CFG_AGG_MAX_KEYS];
+	size_t		 nkeys;
+	char		*filter;	/* NULL: every flow; parsed by engine/ later */
+	uint32_t	 interval;	/* seconds, default 300 */
+	uint32_t	 top;		/* default 100 */
+	uint32_t	 capacity;	/* keys tracked exactly, default 100000 */
+};
+
+enum cfg_probe_type { PROBE_ICMP, PROBE_UDP, PROBE_TCP };
+
+struct cfg_probe {
+	char		 name[CONFIG_NAME_MAX + 1];
+	enum cfg_probe_type type;
+	struct addr_endpoint target;	/* port 0 for icmp */
+	int64_t		 interval_ns;	/* default 1 s */
+	int64_t		 timeout_ns;	/* default 3 s (RFC 7680) */
+	uint32_t	 size;		/* payload bytes, default 56 */
+	uint8_t		 tos;		/* default 0 */
+	int64_t		 window_ns;	/* statistics window, default 60 s */
+};
+
+struct cfg_capture {
+	char		 name[CONFIG_NAME_MAX + 1];
+	char		*interface;	/* exactly one of interface and file */
+	char		*file;
+	bool		 flows;
+	bool		 tcp_rtt;
+};
+
+enum cfg_severity { SEV_WARNING, SEV_CRITICAL };
+
+struct cfg_rule {
+	char		 name[CONFIG_NAME_MAX + 1];
+	char		*when;		/* expression text, parsed by engine/ later */
+	char		*clear;		/* NULL: clears when `when` stops holding */
+	int64_t		 for_ns;
+	int64_t		 clear_for_ns;
+	enum cfg_severity severity;
+	char		*description;
+};
+
+struct fp_config {
+	char		*file;
+
+	struct {
+		char	*socket;	/* "tcp:HOST:PORT" or "unix:PATH" */
+		uint32_t ping_interval;	/* seconds between reconnect attempts, default 5 */
+		uint32_t timeout;	/* seconds, default 1 */
+		uint32_t retries;	/* default 5 */
+	} agentx;
+
+	struct {
+		char	*listen;	/* NULL: no standalone agent (AgentX only) */
+	} agent;
+
+	struct {
+		char	*pidfile;	/* default RUNSTATEDIR "/flowpathd.pid"; "" for none */
+		char	*log_level;	/* "debug" | "info" | "warning" | "error", default "info" */
+	} daemon;
+
+	struct {
+		struct addr_endpoint *listen;
+		size_t		 nlisten;
+		struct addr_prefix *allow;	/* empty: every source is accepted */
+		size_t		 nallow;
+		uint32_t	 receive_buffer;	/* bytes, 0 = kernel default */
+	} collector;
+
+	struct cfg_network *networks;
+	size_t		 nnetworks;
+	struct cfg_aggregation *aggregations;
+	size_t		 naggregations;
+	struct cfg_probe *probes;
+	size_t		 nprobes;
+	struct {
+		struct addr_endpoint *listen;
+		size_t		 nlisten;
+	} reflector;
+	struct cfg_capture *captures;
+	size_t		 ncaptures;
+	struct {
+		char	*directory;	/* NULL: no archive */
+	} archive;
+	struct cfg_rule	*rules;
+	size_t		 nrules;
+};
+
+/* Returns the validated configuration, or NULL with every error in errs. */
+struct fp_config *config_load(const char *path, struct config_errors *errs);
+void		  config_free(struct fp_config *);
+
+void		  config_errors_clear(struct config_errors *);
+
+const char	*config_agg_key_name(enum cfg_agg_key);
+const char	*config_probe_type_name(enum cfg_probe_type);
+
+#endif

@@ -1,0 +1,3 @@
+#ifndef FP_DAEMON_H
+#define FP_DAEMON_H
+#endif

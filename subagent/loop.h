@@ -1,0 +1,3 @@
+#ifndef FP_LOOP_H
+#define FP_LOOP_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef FP_STATUS_H
+#define FP_STATUS_H
+#endif

@@ -1,3 +1,20 @@
+/*
+ * Net-SNMP as an AgentX subagent: settings, registration of our MIB modules,
+ * and the (re)connection to the master agent, which Net-SNMP retries every
+ * agentx.ping_interval seconds while the master is away.
+ */
 #ifndef FP_AGENTX_H
 #define FP_AGENTX_H
+
+#include <stdbool.h>
+
+#include "subagent/config.h"
+#include "subagent/status.h"
+
+/* Sets up the library, registers every MIB module and starts connecting. */
+void	agentx_init(const struct fp_config *, struct fp_status *, bool foreground);
+/* Logs which settings of a reloaded configuration only apply at restart. */
+void	agentx_check_reload(const struct fp_config *old, const struct fp_config *new);
+void	agentx_shutdown(void);
+
 #endif

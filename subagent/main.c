@@ -1,1 +1,258 @@
-int main(void) { return 0; }
+/*
+ * flowpathd: command line, start-up, signals and configuration reloads
+ * around the single-threaded event loop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "subagent/agentx.h"
+#include "subagent/clock.h"
+#include "subagent/config.h"
+#include "subagent/daemon.h"
+#include "subagent/log.h"
+#include "subagent/loop.h"
+#include "subagent/status.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/flowpath/flowpathd.conf"
+
+static volatile sig_atomic_t got_quit;
+static volatile sig_atomic_t got_reload;
+
+struct flowpathd {
+	struct fp_config *conf;
+	struct fp_status status;
+	struct loop	*loop;
+	struct pidfile	*pidfile;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: flowpathd [-fht] [-c file]\n"
+	    "       flowpathd -V\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -t       check the configuration, list every error, and exit\n"
+	    "  -h       this help\n"
+	    "  -V       print the version and exit\n", DEFAULT_CONFIG);
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_reload = 1;
+	else
+		got_quit = 1;
+}
+
+/* The signals stay blocked except inside ppoll(); waitmask is the mask to use there. */
+static void
+signals_setup(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sigdelset(waitmask, SIGHUP);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
+}
+
+static void
+print_errors(const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->count; i++)
+		fprintf(stderr, "%s\n", errs->msg[i]);
+	if (errs->dropped > 0)
+		fprintf(stderr, "... and %zu more errors\n", errs->dropped);
+}
+
+static void
+copy_text(char *dst, const char *src)
+{
+	size_t n = strnlen(src, STATUS_TEXT_MAX);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+apply_log_level(const struct fp_config *conf)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+
+	if (conf->daemon.log_level != NULL)
+		log_level_parse(conf->daemon.log_level, &level);
+	log_set_level(level);
+}
+
+static void
+reload(struct flowpathd *fp)
+{
+	struct config_errors errs = { 0 };
+	struct fp_config *conf;
+
+	log_info("reloading %s", fp->status.config_file);
+	conf = config_load(fp->status.config_file, &errs);
+	if (conf == NULL) {
+		for (size_t i = 0; i < errs.count; i++)
+			log_warnx("%s", errs.msg[i]);
+		if (errs.dropped > 0)
+			log_warnx("... and %zu more errors", errs.dropped);
+		log_warnx("configuration refused; the running configuration is kept");
+		fp->status.config_reload_failures++;
+		copy_text(fp->status.config_last_error, errs.count > 0 ? errs.msg[0] :
+		    "configuration refused");
+		config_errors_clear(&errs);
+		return;
+	}
+	agentx_check_reload(fp->conf, conf);
+	if ((fp->conf->daemon.pidfile == NULL) != (conf->daemon.pidfile == NULL) ||
+	    (conf->daemon.pidfile != NULL &&
+	    strcmp(fp->conf->daemon.pidfile, conf->daemon.pidfile) != 0))
+		log_warnx("daemon.pidfile changed; it takes effect when flowpathd restarts");
+	config_free(fp->conf);
+	fp->conf = conf;
+	apply_log_level(conf);
+	fp->status.config_reloads++;
+	fp->status.config_load_wall_ns = clock_wall_ns();
+	fp->status.config_last_error[0] = '\0';
+	log_info("configuration reloaded");
+}
+
+static struct fp_config *
+load_or_exit(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct fp_config *conf = config_load(path, &errs);
+
+	if (conf == NULL) {
+		print_errors(&errs);
+		config_errors_clear(&errs);
+		exit(1);
+	}
+	return conf;
+}
+
+static void
+start_pidfile(struct flowpathd *fp)
+{
+	pid_t owner;
+	const char *path = fp->conf->daemon.pidfile;
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	fp->pidfile = pidfile_open(path, &owner);
+	if (fp->pidfile == NULL) {
+		if (owner > 0)
+			fatalx("already running (pid %ld, pid file %s)", (long)owner, path);
+		fatal("pid file %s", path);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct flowpathd fp = { 0 };
+	const char *path = DEFAULT_CONFIG;
+	char abspath[PATH_MAX];
+	bool foreground = false, check_only = false;
+	sigset_t waitmask;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:fhtV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf("flowpathd %s\n", FP_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	fp.conf = load_or_exit(path);
+	if (check_only) {
+		printf("%s: configuration OK\n", path);
+		config_free(fp.conf);
+		return 0;
+	}
+	/* Reloads after chdir("/") need the absolute path. */
+	if (realpath(path, abspath) == NULL) {
+		fprintf(stderr, "flowpathd: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	copy_text(fp.status.config_file, abspath);
+
+	log_init("flowpathd", foreground);
+	apply_log_level(fp.conf);
+	start_pidfile(&fp);
+	if (!foreground && daemon_detach() == -1)
+		fatal("cannot detach from the terminal");
+	if (fp.pidfile != NULL && pidfile_write(fp.pidfile) == -1)
+		fatal("cannot write the pid file %s", fp.conf->daemon.pidfile);
+
+	fp.status.start_wall_ns = clock_wall_ns();
+	fp.status.start_mono_ns = clock_mono_ns();
+	fp.status.config_load_wall_ns = fp.status.start_wall_ns;
+	signals_setup(&waitmask);
+	if ((fp.loop = loop_new()) == NULL)
+		fatalx("out of memory");
+	agentx_init(fp.conf, &fp.status, foreground);
+	log_info("flowpathd %s started with %s", FP_VERSION, fp.status.config_file);
+
+	while (!got_quit) {
+		if (got_reload) {
+			got_reload = 0;
+			reload(&fp);
+		}
+		loop_run_once(fp.loop, &waitmask, 10 * CLOCK_NS_PER_SEC);
+	}
+
+	log_info("stopping");
+	agentx_shutdown();
+	loop_free(fp.loop);
+	pidfile_remove(fp.pidfile);
+	config_free(fp.conf);
+	return 0;
+}

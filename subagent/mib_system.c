@@ -1,1 +1,119 @@
-/* stub: being written */
+/*
+ * fpSystem scalars (FLOWPATH-MIB .1.1): a scalar group over struct fp_status.
+ * Values are read at request time; nothing here blocks.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "fp_root.h"
+#include "subagent/clock.h"
+#include "subagent/log.h"
+#include "subagent/mib_system.h"
+
+enum {
+	FP_SYS_VERSION = 1,
+	FP_SYS_START_TIME,
+	FP_SYS_UP_TIME,
+	FP_SYS_CONFIG_FILE,
+	FP_SYS_CONFIG_LOAD_TIME,
+	FP_SYS_CONFIG_RELOADS,
+	FP_SYS_CONFIG_RELOAD_FAILURES,
+	FP_SYS_CONFIG_LAST_ERROR,
+	FP_SYS_AGENTX_CONNECTS,
+	FP_SYS_LAST = FP_SYS_AGENTX_CONNECTS
+};
+
+static const oid fp_system_oid[] = { FP_ROOT_OID, 1, 1 };
+
+static void
+set_string(netsnmp_variable_list *vb, const char *s)
+{
+	snmp_set_var_typed_value(vb, ASN_OCTET_STR, s, strlen(s));
+}
+
+static void
+set_date_and_time(netsnmp_variable_list *vb, int64_t wall_ns)
+{
+	time_t t = (time_t)(wall_ns / CLOCK_NS_PER_SEC);
+	size_t len = 0;
+	u_char *dt = date_n_time(&t, &len);
+
+	snmp_set_var_typed_value(vb, ASN_OCTET_STR, dt, len);
+}
+
+static void
+set_u32(netsnmp_variable_list *vb, u_char type, uint32_t v)
+{
+	u_long value = v;
+
+	snmp_set_var_typed_value(vb, type, &value, sizeof(value));
+}
+
+static int
+mib_system_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginfo,
+    netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+	const struct fp_status *st = handler->myvoid;
+
+	if (reqinfo->mode != MODE_GET)
+		return SNMP_ERR_NOERROR;
+	for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
+		netsnmp_variable_list *vb = r->requestvb;
+
+		switch (vb->name[reginfo->rootoid_len]) {
+		case FP_SYS_VERSION:
+			set_string(vb, FP_VERSION);
+			break;
+		case FP_SYS_START_TIME:
+			set_date_and_time(vb, st->start_wall_ns);
+			break;
+		case FP_SYS_UP_TIME:
+			set_u32(vb, ASN_TIMETICKS, (uint32_t)((clock_mono_ns() -
+			    st->start_mono_ns) / (10 * CLOCK_NS_PER_MS)));
+			break;
+		case FP_SYS_CONFIG_FILE:
+			set_string(vb, st->config_file);
+			break;
+		case FP_SYS_CONFIG_LOAD_TIME:
+			set_date_and_time(vb, st->config_load_wall_ns);
+			break;
+		case FP_SYS_CONFIG_RELOADS:
+			set_u32(vb, ASN_COUNTER, st->config_reloads);
+			break;
+		case FP_SYS_CONFIG_RELOAD_FAILURES:
+			set_u32(vb, ASN_COUNTER, st->config_reload_failures);
+			break;
+		case FP_SYS_CONFIG_LAST_ERROR:
+			set_string(vb, st->config_last_error);
+			break;
+		case FP_SYS_AGENTX_CONNECTS:
+			set_u32(vb, ASN_COUNTER, st->agentx_connects);
+			break;
+		default:
+			netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
+			break;
+		}
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+void
+mib_system_init(const struct fp_status *status)
+{
+	netsnmp_mib_handler *h;
+	netsnmp_handler_registration *reg;
+
+	h = netsnmp_create_handler("fpSystem", mib_system_handler);
+	if (h == NULL)
+		fatalx("cannot create the fpSystem handler");
+	h->myvoid = (void *)(uintptr_t)status;
+	reg = netsnmp_handler_registration_create("fpSystem", h, fp_system_oid,
+	    OID_LENGTH(fp_system_oid), HANDLER_CAN_RONLY);
+	if (reg == NULL || netsnmp_register_scalar_group(reg, 1, FP_SYS_LAST) !=
+	    MIB_REGISTERED_OK)
+		fatalx("cannot register fpSystem");
+}

@@ -13,13 +13,15 @@
 
 #define AGENTX_APP "flowpathd"
 
+/* Not passed as the callback's client_arg: snmp_shutdown() frees those. */
+static struct fp_status *agentx_status;
+
 static int
 agentx_connected(int major, int minor, void *server_arg, void *client_arg)
 {
-	struct fp_status *status = client_arg;
-
-	status->agentx_connects++;
-	log_info("registered with the AgentX master (connection %u)", status->agentx_connects);
+	agentx_status->agentx_connects++;
+	log_info("registered with the AgentX master (connection %u)",
+	    agentx_status->agentx_connects);
 	return SNMP_ERR_NOERROR;
 }
 
@@ -51,8 +53,9 @@ agentx_init(const struct fp_config *conf, struct fp_status *status, bool foregro
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
 	netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET,
 	    conf->agentx.socket);
+	agentx_status = status;
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
-	    agentx_connected, status);
+	    agentx_connected, NULL);
 
 	if (init_agent(AGENTX_APP) != 0)
 		fatalx("cannot initialise the Net-SNMP agent library");
@@ -103,5 +106,4 @@ void
 agentx_shutdown(void)
 {
 	snmp_shutdown(AGENTX_APP);
-	shutdown_agent();
 }

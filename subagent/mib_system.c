@@ -28,6 +28,7 @@ enum {
 };
 
 static const oid fp_system_oid[] = { FP_ROOT_OID, 1, 1 };
+static const struct fp_status *mib_system_status;
 
 static void
 set_string(netsnmp_variable_list *vb, const char *s)
@@ -57,14 +58,15 @@ static int
 mib_system_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginfo,
     netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
 {
-	const struct fp_status *st = handler->myvoid;
+	const struct fp_status *st = mib_system_status;
 
 	if (reqinfo->mode != MODE_GET)
 		return SNMP_ERR_NOERROR;
 	for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
 		netsnmp_variable_list *vb = r->requestvb;
 
-		switch (vb->name[reginfo->rootoid_len]) {
+		/* The scalar-group helper appends "object.0" to rootoid while we run. */
+		switch (vb->name[reginfo->rootoid_len - 2]) {
 		case FP_SYS_VERSION:
 			set_string(vb, FP_VERSION);
 			break;
@@ -107,10 +109,11 @@ mib_system_init(const struct fp_status *status)
 	netsnmp_mib_handler *h;
 	netsnmp_handler_registration *reg;
 
+	mib_system_status = status;
+
 	h = netsnmp_create_handler("fpSystem", mib_system_handler);
 	if (h == NULL)
 		fatalx("cannot create the fpSystem handler");
-	h->myvoid = (void *)(uintptr_t)status;
 	reg = netsnmp_handler_registration_create("fpSystem", h, fp_system_oid,
 	    OID_LENGTH(fp_system_oid), HANDLER_CAN_RONLY);
 	if (reg == NULL || netsnmp_register_scalar_group(reg, 1, FP_SYS_LAST) !=

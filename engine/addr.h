@@ -36,8 +36,12 @@ const char	*addr_parse_prefix(const char *text, struct addr_prefix *out);
 /* "192.0.2.1:2055", "[2001:db8::1]:4739"; the port must be 1..65535. */
 const char	*addr_parse_endpoint(const char *text, struct addr_endpoint *out);
 
+/* Decimal 1..65535, no sign, no leading zeros. */
+const char	*addr_parse_port(const char *text, uint16_t *port);
+
 /* RFC 5952 text for v6, dotted quad for v4. */
 void		 addr_format(const struct addr *, char *buf, size_t len);
+/* "[v6]:port" or "v4:port"; the address alone when port is 0 (ICMP targets). */
 void		 addr_format_endpoint(const struct addr_endpoint *, char *buf, size_t len);
 
 bool		 addr_prefix_contains(const struct addr_prefix *, const struct addr *);

@@ -17,6 +17,21 @@
 #define CONFIG_NAME_MAX 32	/* names index MIB rows: SnmpAdminString(SIZE(1..32)) */
 #define CONFIG_MAX_ERRORS 100	/* a hostile file cannot make the list grow without bound */
 
+/* Bounds on what a file may ask for; docs/configuration.md lists them. */
+#define CONFIG_FILE_MAX		(64L * 1024 * 1024)	/* bytes of the main file */
+#define CONFIG_MAX_LISTEN	64	/* sockets per listen list */
+#define CONFIG_MAX_PREFIXES	100000	/* per network, and collector.allow */
+#define CONFIG_MAX_NETWORKS	1000
+#define CONFIG_MAX_AGGREGATIONS	1000
+#define CONFIG_MAX_PROBES	10000
+#define CONFIG_MAX_CAPTURES	64
+#define CONFIG_MAX_RULES	10000
+#define CONFIG_PATH_MAX		4095	/* file and directory names */
+#define CONFIG_EXPR_MAX		4096	/* filter, when, clear */
+#define CONFIG_DESCR_MAX	255	/* description: a DisplayString in the MIB */
+#define CONFIG_IFNAME_MAX	15	/* IFNAMSIZ - 1 on Linux */
+#define CONFIG_DEFAULT_AGENTX	"unix:/var/agentx/master"	/* Net-SNMP's default */
+
 struct config_errors {
 	char	*msg[CONFIG_MAX_ERRORS];
 	size_t	 count;		/* errors stored */
@@ -128,7 +143,11 @@ struct fp_config {
 	size_t		 nrules;
 };
 
-/* Returns the validated configuration, or NULL with every error in errs. */
+/*
+ * Returns the validated configuration, or NULL with every error in errs.
+ * Errors are appended to errs (zero it before the first use, and release it
+ * with config_errors_clear()), in file order.
+ */
 struct fp_config *config_load(const char *path, struct config_errors *errs);
 void		  config_free(struct fp_config *);
 

@@ -144,7 +144,7 @@ addr_parse_endpoint(const char *text, struct addr_endpoint *out)
 	if (text[0] == '[')
 		reason = parse_bracketed(text, &ep);
 	else if (strchr(colon + 1, ':') != NULL)
-		reason = "IPv6 address needs brackets, as in [2001:db8::1]:4739";
+		reason = "IPv6 address needs brackets ([ADDRESS]:PORT)";
 	else if (!copy_part(buf, sizeof(buf), text, (size_t)(colon - text)) ||
 	    addr_parse(buf, &ep.addr) != NULL)
 		reason = "not an address:port";

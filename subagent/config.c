@@ -597,7 +597,7 @@ parse_key(struct ctx *c, config_setting_t *s, const char *path, void *obj,
 		break;
 	case K_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			type_error(c, s, path, "a boolean (true or false)");
+			type_error(c, s, path, "a boolean");
 		else
 			*(bool *)field(obj, k->off) = config_setting_get_bool(s);
 		break;

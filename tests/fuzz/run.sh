@@ -6,7 +6,8 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${FUZZ_OUT:-$top/_build/fuzz}
 secs=${FUZZ_SECONDS:-30}
-mkdir -p "$out" "$top/tests/fuzz/crashes"
+crashes=${FUZZ_CRASHES:-$top/tests/fuzz/crashes}
+mkdir -p "$out" "$crashes"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top"
 
 clang $flags $(pkg-config --cflags libconfig) -o "$out/fuzz_config" \
@@ -21,5 +22,6 @@ for t in fuzz_config fuzz_text; do
 	[ "$t" = fuzz_config ] && cp "$top"/conf/*.conf "$top"/tests/unit/conf/*.conf "$out/corpus-$t/" 2>/dev/null || true
 	echo "== $t for ${secs}s"
 	"$out/$t" -max_total_time="$secs" -max_len=4096 -timeout=5 \
-	    -artifact_prefix="$top/tests/fuzz/crashes/$t-" "$out/corpus-$t"
+	    -artifact_prefix="$crashes/$t-" "$out/corpus-$t" || {
+		echo "$t failed: the input is in $crashes/"; exit 1; }
 done

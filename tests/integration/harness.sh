@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2119,SC2120
+# (SC2034: variables are for the tests that source this file)
 #
 # Flowpath integration-test harness (bash library, to be sourced).
 #
@@ -29,12 +30,13 @@
 #   FP_TRAP_LOG       one line per received trap: "TRAP <source> <varbinds>"
 #   FP_FLOWPATHD      path of the flowpathd binary
 #   FP_FLOWPATHD_PID  PID of the running flowpathd (empty when none)
-#   FP_FLOWPATHD_LOG  its stderr
+#   FP_FLOWPATHD_LOG  its stderr (flowpathd.log, then flowpathd-2.log ... per start)
 #   FP_OID_ROOT       .1.3.6.1.4.1.8072.9999.9999.1 (flowpathMIB)
 #   FP_OID_SYS        $FP_OID_ROOT.1.1 (fpSystem scalars)
 #
-# Tunables: FP_KEEP=1 keeps the temp dir, FP_VERBOSE=1 echoes commands' stderr,
-# FLOWPATH_MIBDIRS for fp_mib_opts.
+# Tunables: FP_KEEP=1 keeps the temp dir (FP_KEEP_ON_FAIL=1: only when the
+# test fails), FP_SNMP_TIMEOUT / FP_SNMP_RETRIES for the clients (1 s, 1),
+# FP_FLOWPATHD for another binary, FLOWPATH_MIBDIRS for fp_mib_opts.
 
 FP_OID_ROOT=.1.3.6.1.4.1.8072.9999.9999.1
 FP_OID_SYS=$FP_OID_ROOT.1.1
@@ -59,6 +61,7 @@ FP_TRAP_PORT=
 FP_TRAP_LOG=
 FP_FLOWPATHD_PID=
 FP_FLOWPATHD_LOG=
+FP_FLOWPATHD_STARTS=0
 FP_PORTS_USED=" "
 FP_CLEANED=0
 FP_SNMP_TIMEOUT=${FP_SNMP_TIMEOUT:-1}	# seconds per request, clients
@@ -140,7 +143,7 @@ fp_assert_file_match() {
 # fp_require_tools [extra commands...]: skip (77) when a needed tool is missing.
 fp_require_tools() {
 	local c
-	for c in snmpget snmpwalk snmpbulkwalk snmptrap ss "$@"; do
+	for c in snmpget snmpwalk snmpbulkwalk snmptrap ss setsid pgrep "$@"; do
 		command -v "$c" >/dev/null 2>&1 || fp_skip "'$c' not found (install snmp / iproute2)"
 	done
 	if [[ -z "$SNMPD" ]]; then SNMPD=$(command -v snmpd || PATH=$PATH:/usr/sbin:/sbin command -v snmpd || true); fi
@@ -170,7 +173,7 @@ fp_setup() {
 	trap 'fp__on_exit' EXIT
 	trap 'fp__on_signal 130' INT
 	trap 'fp__on_signal 143' TERM
-	FP_TRAP_PORT=$(fp_free_port) || fp_bail "no free UDP port for snmptrapd"
+	fp_free_port FP_TRAP_PORT || fp_bail "no free UDP port for snmptrapd"
 	FP_TRAP_LOG=$FP_DIR/traps.log
 	fp_log "harness dir: $FP_DIR"
 }
@@ -196,8 +199,11 @@ fp__on_exit() {
 	exit "$rc"
 }
 
-# fp_free_port: prints a loopback port in 20000-60000 that is free for both
-# UDP and TCP right now and has not been handed out by this harness before.
+# fp_free_port [VAR]: a loopback port in 20000-60000 that is free for both
+# UDP and TCP right now (ss) and that this harness has not handed out before.
+# With VAR the port is stored in VAR (and remembered, so the next call picks
+# another one); without, it is printed (call it in the main shell with VAR
+# when you need several distinct ports: $(...) cannot remember).
 fp_free_port() {
 	local i p
 	for ((i = 0; i < 50; i++)); do
@@ -205,7 +211,7 @@ fp_free_port() {
 		[[ "$FP_PORTS_USED" == *" $p "* ]] && continue
 		if ss -Hlnut "( sport = :$p )" 2>/dev/null | grep -q .; then continue; fi
 		FP_PORTS_USED+="$p "
-		echo "$p"
+		if [[ $# -gt 0 ]]; then printf -v "$1" '%s' "$p"; else echo "$p"; fi
 		return 0
 	done
 	return 1
@@ -239,6 +245,17 @@ fp__wait_exit() {
 	! fp__alive "$pid"
 }
 
+# Each process is started with setsid, so it leads its own process group:
+# KILL the group, which also takes any children it forked.
+fp__kill_group() {
+	local pid=$1
+	if [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]]; then
+		kill -s KILL -- "-$pid" 2>/dev/null
+	else
+		kill -s KILL "$pid" 2>/dev/null
+	fi
+}
+
 # fp_stop_pid PID [SIGNAL] [SECONDS]: signal (TERM), wait bounded, KILL if
 # needed, reap; returns the exit status (or 128+n for a signal).
 fp_stop_pid() {
@@ -247,7 +264,7 @@ fp_stop_pid() {
 	kill -s "$sig" "$pid" 2>/dev/null
 	if ! fp__wait_exit "$pid" "$secs"; then
 		fp_diag "${FP_PIDNAME[$pid]:-process} $pid ignored SIG$sig for ${secs}s, sending KILL"
-		kill -s KILL "$pid" 2>/dev/null
+		fp__kill_group "$pid"
 		fp__wait_exit "$pid" 2
 	fi
 	if fp__alive "$pid"; then
@@ -256,6 +273,11 @@ fp_stop_pid() {
 	fi
 	wait "$pid" 2>/dev/null	# reaps; cannot block, it has exited
 	rc=$?
+	# children it left in its process group (started by us, so ours)
+	if pgrep -g "$pid" >/dev/null 2>&1; then
+		fp_diag "${FP_PIDNAME[$pid]:-process} $pid left children: $(pgrep -g "$pid" | tr '\n' ' ')"
+		kill -s KILL -- "-$pid" 2>/dev/null
+	fi
 	fp__untrack "$pid"
 	return "$rc"
 }
@@ -274,7 +296,7 @@ fp_cleanup_processes() {
 	for f in "$FP_DIR"/*.pid; do
 		[[ -f "$f" ]] || continue
 		p=$(head -n1 "$f" 2>/dev/null | tr -dc 0-9)
-		[[ -n "$p" ]] && fp__alive "$p" || continue
+		if [[ -z "$p" ]] || ! fp__alive "$p"; then continue; fi
 		[[ "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" == *"$FP_DIR"* ]] || continue
 		fp_diag "stopping $p from $f"
 		kill -s TERM "$p" 2>/dev/null
@@ -315,7 +337,7 @@ fp__dump_logs() {
 	for f in "$FP_DIR"/flowpathd*.log "$FP_DIR"/snmpd.log; do
 		[[ -s "$f" ]] || continue
 		printf '# ---- last lines of %s\n' "$f"
-		tail -n 25 "$f" | sed 's/^/#   /'
+		grep -v '^Connection from ' "$f" | tail -n 25 | sed 's/^/#   /'
 	done
 }
 
@@ -351,10 +373,10 @@ fp_prepare_snmpd() {
 	done
 	[[ -n "$FP_DIR" ]] || fp_bail "fp_prepare_snmpd before fp_setup"
 	[[ -z "$FP_SNMPD_PID" ]] || fp_bail "fp_prepare_snmpd: snmpd is running ($FP_SNMPD_PID)"
-	FP_SNMPD_PORT=$(fp_free_port) || fp_bail "no free UDP port for snmpd"
+	fp_free_port FP_SNMPD_PORT || fp_bail "no free UDP port for snmpd"
 	case $mode in
 	unix) FP_AGENTX=unix:$FP_DIR/agentx.sock ;;
-	tcp) local ap; ap=$(fp_free_port) || fp_bail "no free TCP port for AgentX"
+	tcp) local ap; fp_free_port ap || fp_bail "no free TCP port for AgentX"
 	     FP_AGENTX=tcp:127.0.0.1:$ap ;;
 	*) fp_bail "fp_prepare_snmpd: --agentx unix|tcp, not '$mode'" ;;
 	esac
@@ -374,6 +396,7 @@ rocommunity public 127.0.0.1
 trap2sink 127.0.0.1:$FP_TRAP_PORT public
 sysLocation flowpath integration test
 sysContact nobody
+dontLogTCPWrappersConnects yes
 $extra
 EOF
 }
@@ -384,23 +407,44 @@ EOF
 # nothing is prepared yet, calls fp_prepare_snmpd first; without options it
 # reuses the prepared port and AgentX address (a restart).
 fp_start_snmpd() {
+	local try
 	[[ -z "$FP_SNMPD_PID" ]] || fp_bail "fp_start_snmpd: snmpd already running ($FP_SNMPD_PID)"
-	if [[ $# -gt 0 || -z "$FP_SNMPD_PORT" ]]; then fp_prepare_snmpd "$@"; fi
-	fp__launch_snmpd
+	if [[ $# -eq 0 && -n "$FP_SNMPD_PORT" ]]; then
+		# restart: the same port and AgentX address, or nothing
+		fp__launch_snmpd || fp_bail "snmpd did not come back on 127.0.0.1:$FP_SNMPD_PORT ($FP_AGENTX)"
+		return 0
+	fi
+	# fresh ports: another program may take a port between our check and
+	# snmpd's bind(), so try up to 3 times with new ones.
+	for try in 1 2 3; do
+		fp_prepare_snmpd "$@"
+		fp__launch_snmpd && return 0
+		fp_diag "snmpd failed on udp:127.0.0.1:$FP_SNMPD_PORT / $FP_AGENTX (try $try)"
+	done
+	fp_bail "snmpd did not start (see $FP_DIR/snmpd.log)"
 }
 
+# fp__launch_snmpd: start snmpd with the prepared snmpd.conf; wait up to 10 s
+# for sysUpTime.0; returns 1 (snmpd stopped) when it does not answer.
 fp__launch_snmpd() {
+	local i
 	rm -f "$FP_DIR/snmpd.pid"
 	[[ "$FP_AGENTX" == unix:* ]] && rm -f "${FP_AGENTX#unix:}"
-	"$SNMPD" -f -Lf "$FP_DIR/snmpd.log" -C -c "$FP_DIR/snmpd.conf" \
+	setsid "$SNMPD" -f -Lf "$FP_DIR/snmpd.log" -C -c "$FP_DIR/snmpd.conf" \
 		-p "$FP_DIR/snmpd.pid" "udp:127.0.0.1:$FP_SNMPD_PORT" </dev/null >>"$FP_DIR/snmpd.out" 2>&1 &
 	FP_SNMPD_PID=$!
 	fp__track "$FP_SNMPD_PID" snmpd
-	if ! fp_wait_for "fp__alive $FP_SNMPD_PID && fp_snmp snmpget -Oqv $FP_OID_SYSUPTIME" 10 0.1; then
-		fp__dump_logs
-		fp_bail "snmpd did not answer on 127.0.0.1:$FP_SNMPD_PORT within 10 s"
-	fi
-	fp_log "snmpd $FP_SNMPD_PID on udp:127.0.0.1:$FP_SNMPD_PORT, agentx $FP_AGENTX"
+	for ((i = 0; i < 100; i++)); do	# <= 100 x (0.1 s + a 0.1 s query)
+		fp__alive "$FP_SNMPD_PID" || break
+		if FP_SNMP_TIMEOUT=0.1 FP_SNMP_RETRIES=0 fp_snmpd_up; then
+			fp_log "snmpd $FP_SNMPD_PID on udp:127.0.0.1:$FP_SNMPD_PORT, agentx $FP_AGENTX"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fp__dump_logs >&2
+	fp_stop_snmpd >/dev/null 2>&1
+	return 1
 }
 
 # fp_stop_snmpd: TERM, bounded wait, returns snmpd's exit status.
@@ -425,7 +469,9 @@ fp_snmpd_up() { fp_snmp snmpget -Oqv "$FP_OID_SYSUPTIME" >/dev/null 2>&1; }
 # ---------------------------------------------------------------- clients
 
 # fp_snmp TOOL [options] OID...: any net-snmp client against our master,
-# numeric OIDs, no MIBs, bounded timeout/retries. Options go before the agent.
+# numeric OIDs, no MIBs, bounded timeout/retries. Every argument starting
+# with "-" is an option and must carry its value glued to it ("-Cr10",
+# "-Ox"); the others are OIDs.
 fp_snmp() {
 	local tool=$1; shift
 	local opts=() oids=()
@@ -482,7 +528,7 @@ fp__walk() {
 # fp_walk_value WALK_OUTPUT OID: the (unquoted) value of OID in a walk output.
 fp_walk_value() {
 	local line
-	line=$(grep -F -m1 -- "$2 " <<<"$1" | grep -E -m1 "^$(sed 's/\./\\./g' <<<"$2") ") || return 1
+	line=$(grep -E -m1 "^${2//./\\.} " <<<"$1") || return 1
 	fp__unquote "${line#"$2 "}"
 	echo
 }
@@ -491,13 +537,16 @@ fp_walk_value() {
 fp_subtree_present() { fp_walk "$FP_OID_ROOT" >/dev/null; }
 
 # fp_mib_opts: client options to use MIB names (for tests that want them);
-# prints nothing when the shared MIB dir is not there.
+# prints nothing when the shared MIB dir (FLOWPATH_MIBDIRS, default
+# $top_srcdir/../shared/mibs) is not there.
 fp_mib_opts() {
 	local d=${FLOWPATH_MIBDIRS:-$top_srcdir/../shared/mibs}
 	[[ -d "$d" ]] || return 0
 	# -m with the explicit list, not "+FLOWPATH-MIB": "+" also pulls in the
 	# default module list, most of which this host does not have.
-	printf '%s\n' "-M" "$d:/usr/share/snmp/mibs:$top_srcdir/mibs" "-m" "SNMPv2-MIB:FLOWPATH-MIB"
+	# One option per line, value glued (-Mdir): usable with fp_snmp and as
+	#   mapfile -t opts < <(fp_mib_opts); snmpwalk "${opts[@]}" ...
+	printf '%s\n' "-M$d:/usr/share/snmp/mibs:$top_srcdir/mibs" "-mSNMPv2-MIB:FLOWPATH-MIB"
 }
 
 # ---------------------------------------------------------------- snmptrapd
@@ -516,7 +565,7 @@ fp_start_trapsink() {
 authCommunity log public
 EOF
 	: > "$FP_TRAP_LOG"
-	"$SNMPTRAPD" -f -Lf "$FP_TRAP_LOG" -n -On -C -c "$FP_DIR/snmptrapd.conf" -X \
+	setsid "$SNMPTRAPD" -f -Lf "$FP_TRAP_LOG" -n -On -C -c "$FP_DIR/snmptrapd.conf" -X \
 		-p "$FP_DIR/snmptrapd.pid" -F 'TRAP %B %v\n' \
 		"udp:127.0.0.1:$FP_TRAP_PORT" </dev/null >>"$FP_DIR/snmptrapd.out" 2>&1 &
 	FP_TRAPD_PID=$!
@@ -580,8 +629,10 @@ EOF
 fp_start_flowpathd() {
 	local conf=$1; shift
 	[[ -z "$FP_FLOWPATHD_PID" ]] || fp_bail "fp_start_flowpathd: already running ($FP_FLOWPATHD_PID)"
-	FP_FLOWPATHD_LOG=$FP_DIR/flowpathd.log
-	"$FP_FLOWPATHD" -f -c "$conf" "$@" </dev/null >>"$FP_DIR/flowpathd.out" 2>>"$FP_FLOWPATHD_LOG" &
+	FP_FLOWPATHD_STARTS=$((FP_FLOWPATHD_STARTS + 1))
+	if [[ $FP_FLOWPATHD_STARTS -eq 1 ]]; then FP_FLOWPATHD_LOG=$FP_DIR/flowpathd.log
+	else FP_FLOWPATHD_LOG=$FP_DIR/flowpathd-$FP_FLOWPATHD_STARTS.log; fi
+	setsid "$FP_FLOWPATHD" -f -c "$conf" "$@" </dev/null >>"$FP_DIR/flowpathd.out" 2>>"$FP_FLOWPATHD_LOG" &
 	FP_FLOWPATHD_PID=$!
 	fp__track "$FP_FLOWPATHD_PID" flowpathd
 	sleep 0.3

@@ -19,6 +19,7 @@
 # Exit: 0 pass, 1 fail, 77 skip (no net-snmp tools), 99 harness error.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+# shellcheck source=harness.sh
 . "$top_srcdir/tests/integration/harness.sh" || exit 99
 
 fp_require_tools
@@ -114,8 +115,22 @@ for o in "$OID_START" "$OID_LOADTIME"; do
 		'^([0-9A-F]{2} ){7}[0-9A-F]{2}( ([0-9A-F]{2} ){2}[0-9A-F]{2})? ?$'
 done
 
+# The daemon's OIDs are the MIB's: walk with FLOWPATH-MIB loaded, expect names.
+mapfile -t mibopts < <(fp_mib_opts)
+if [[ ${#mibopts[@]} -gt 0 && -s "$top_srcdir/mibs/FLOWPATH-MIB.txt" ]]; then
+	named=$(fp_snmp snmpwalk -Os "${mibopts[@]}" "$FP_OID_ROOT" 2>/dev/null)
+	absent=
+	for name in fpSysVersion fpSysStartTime fpSysUpTime fpSysConfigFile fpSysConfigLoadTime \
+		fpSysConfigReloads fpSysConfigReloadFailures fpSysConfigLastError fpSysAgentxConnects; do
+		grep -q "^$name\\.0 = " <<<"$named" || absent+=" $name"
+	done
+	fp_assert_eq "walk with FLOWPATH-MIB names all 9 scalars (absent:${absent:- none})" "$absent" ""
+else
+	fp_log "FLOWPATH-MIB or the shared MIB dir not available: name check skipped"
+fi
+
 fp_assert "PID file holds flowpathd's PID" \
-	test "$(cat "$FP_DIR/flowpathd.pid" 2>/dev/null | tr -dc 0-9)" = "$FP_FLOWPATHD_PID"
+	test "$(tr -dc 0-9 < "$FP_DIR/flowpathd.pid" 2>/dev/null)" = "$FP_FLOWPATHD_PID"
 
 # ---------------------------------------------------------------- 6. uptime
 u1=$(fp_get "$OID_UPTIME")

@@ -131,6 +131,16 @@ fp_assert_gt() {
 	return 1
 }
 
+# fp_assert_eventually DESC OID WANT [TIMEOUT]: fp_get OID becomes WANT
+# within TIMEOUT seconds (default 5).
+fp_assert_eventually() {
+	if fp_wait_for "[ \"\$(fp_get $2)\" = '$3' ]" "${4:-5}"; then
+		fp_ok "$1"; return 0
+	fi
+	fp_not_ok "$1" "got '$(fp_get "$2")', want '$3' within ${4:-5} s"
+	return 1
+}
+
 # fp_assert_file_match DESC FILE ERE  (grep -E on FILE)
 fp_assert_file_match() {
 	if [[ -f "$2" ]] && grep -Eq -- "$3" "$2"; then fp_ok "$1"; return 0; fi
@@ -283,6 +293,18 @@ fp_stop_pid() {
 }
 
 # fp_cleanup_processes: stop everything we started; assert none is left.
+# fp__stop_var VAR SIGNAL: stops the process whose PID is in VAR (bounded
+# wait of 5 s, then KILL), clears VAR and returns the process's exit status.
+fp__stop_var() {
+	local -n pidvar=$1
+	local rc
+	[[ -n "$pidvar" ]] || return 0
+	fp_stop_pid "$pidvar" "$2" 5
+	rc=$?
+	pidvar=
+	return $rc
+}
+
 fp_cleanup_processes() {
 	local pid left=() ok=0
 	FP_CLEANED=1
@@ -448,14 +470,7 @@ fp__launch_snmpd() {
 }
 
 # fp_stop_snmpd: TERM, bounded wait, returns snmpd's exit status.
-fp_stop_snmpd() {
-	local rc
-	[[ -n "$FP_SNMPD_PID" ]] || return 0
-	fp_stop_pid "$FP_SNMPD_PID" TERM 5
-	rc=$?
-	FP_SNMPD_PID=
-	return $rc
-}
+fp_stop_snmpd() { fp__stop_var FP_SNMPD_PID TERM; }
 
 # fp_restart_snmpd: stop and start again on the same port, same AgentX socket.
 fp_restart_snmpd() {
@@ -575,14 +590,7 @@ EOF
 	fp_log "snmptrapd $FP_TRAPD_PID on udp:127.0.0.1:$FP_TRAP_PORT, traps in $FP_TRAP_LOG"
 }
 
-fp_stop_trapsink() {
-	local rc
-	[[ -n "$FP_TRAPD_PID" ]] || return 0
-	fp_stop_pid "$FP_TRAPD_PID" TERM 5
-	rc=$?
-	FP_TRAPD_PID=
-	return $rc
-}
+fp_stop_trapsink() { fp__stop_var FP_TRAPD_PID TERM; }
 
 # fp_wait_trap ERE [TIMEOUT]: waits until a "TRAP ..." line matches ERE;
 # prints the line.
@@ -646,14 +654,7 @@ fp_start_flowpathd() {
 
 # fp_stop_flowpathd [SIGNAL]: TERM (or SIGNAL), bounded wait (5 s, then
 # KILL); returns flowpathd's exit status.
-fp_stop_flowpathd() {
-	local rc
-	[[ -n "$FP_FLOWPATHD_PID" ]] || return 0
-	fp_stop_pid "$FP_FLOWPATHD_PID" "${1:-TERM}" 5
-	rc=$?
-	FP_FLOWPATHD_PID=
-	return $rc
-}
+fp_stop_flowpathd() { fp__stop_var FP_FLOWPATHD_PID "${1:-TERM}"; }
 
 # fp_signal_flowpathd SIGNAL
 fp_signal_flowpathd() { kill -s "$1" "$FP_FLOWPATHD_PID"; }

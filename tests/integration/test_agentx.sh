@@ -144,11 +144,7 @@ sleep 1.1	# DateAndTime resolution is 0.1 s; make the change visible
 fp_write_conf "$CONF" '# modified for the first reload
 # (still valid)'
 fp_signal_flowpathd HUP
-if fp_wait_for "[ \"\$(fp_get $OID_RELOADS)\" = 1 ]" 5; then
-	fp_ok "good SIGHUP: fpSysConfigReloads becomes 1"
-else
-	fp_not_ok "good SIGHUP: fpSysConfigReloads becomes 1" "got '$(fp_get "$OID_RELOADS")'"
-fi
+fp_assert_eventually "good SIGHUP: fpSysConfigReloads becomes 1" "$OID_RELOADS" 1
 load1=$(fp_get "$OID_LOADTIME")
 fp_assert_match "fpSysConfigLoadTime is set after the reload" "$load1" '^[0-9A-F]{2}( [0-9A-F]{2}){7}'
 fp_assert_ne "fpSysConfigLoadTime changes with the reload" "$load1" "$load0"
@@ -163,11 +159,7 @@ badline=$(grep -n '^no_such_setting' "$CONF" | cut -d: -f1)
 check_out=$("$FP_FLOWPATHD" -t -c "$CONF" 2>&1)
 check_rc=$?
 fp_signal_flowpathd HUP
-if fp_wait_for "[ \"\$(fp_get $OID_RELOADFAIL)\" = 1 ]" 5; then
-	fp_ok "bad SIGHUP: fpSysConfigReloadFailures becomes 1"
-else
-	fp_not_ok "bad SIGHUP: fpSysConfigReloadFailures becomes 1" "got '$(fp_get "$OID_RELOADFAIL")'"
-fi
+fp_assert_eventually "bad SIGHUP: fpSysConfigReloadFailures becomes 1" "$OID_RELOADFAIL" 1
 lasterr=$(fp_get "$OID_LASTERR")
 fp_assert_match "fpSysConfigLastError names $CONF:$badline: (got: $lasterr)" "$lasterr" \
 	"^${CONF//./\\.}:$badline: "

@@ -194,7 +194,6 @@ loop_run_once(struct loop *l, const sigset_t *waitmask, int64_t max_wait_ns)
 	int64_t now, wait;
 	size_t n, ours;
 
-	timer_run(l->timers, clock_mono_ns());
 	now = clock_mono_ns();
 	loop_snmp_prepare(l, &sw, now);
 	ours = l->nwatch;
@@ -227,6 +226,8 @@ loop_run_once(struct loop *l, const sigset_t *waitmask, int64_t max_wait_ns)
 			}
 		}
 	}
+	/* Timers run in the pass that waited for them, right after the wait. */
+	timer_run(l->timers, clock_mono_ns());
 	loop_snmp_dispatch(l, ours, n, &sw);
 	run_alarms();
 	netsnmp_check_outstanding_agent_requests();

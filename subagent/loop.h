@@ -26,9 +26,9 @@ uint64_t	 loop_timer_add(struct loop *, int64_t when, timer_cb cb, void *arg);
 bool		 loop_timer_cancel(struct loop *, uint64_t id);
 
 /*
- * One pass: run due timers, wait (with waitmask as the signal mask) for our
- * fds, Net-SNMP's fds or the next timer, then dispatch. Returns after at most
- * max_wait_ns, or at once when a signal arrives.
+ * One pass: wait (with waitmask as the signal mask) for our fds, Net-SNMP's
+ * fds or the next timer, at most max_wait_ns; then dispatch readable fds, run
+ * the timers now due, and let Net-SNMP process. A signal ends the wait at once.
  */
 void		 loop_run_once(struct loop *, const sigset_t *waitmask, int64_t max_wait_ns);
 

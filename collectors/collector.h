@@ -1,0 +1,3 @@
+#ifndef FP_COLLECTOR_H
+#define FP_COLLECTOR_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef FP_IE_H
+#define FP_IE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef FP_LISTENER_H
+#define FP_LISTENER_H
+#endif

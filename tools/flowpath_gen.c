@@ -1,0 +1,2 @@
+int gen_stub_flowpath_gen;
+int main(void) { return 0; }

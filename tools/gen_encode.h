@@ -1,0 +1,3 @@
+#ifndef FP_GEN_ENCODE_H
+#define FP_GEN_ENCODE_H
+#endif

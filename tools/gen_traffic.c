@@ -1,0 +1,1 @@
+int gen_stub_gen_traffic;

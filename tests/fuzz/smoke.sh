@@ -1,5 +1,5 @@
 #!/bin/sh
-# make check: a short fuzzing run of every harness (FUZZ_SECONDS, default 10
+# make check: a short fuzzing run of every harness (FUZZ_SECONDS, default 5
 # each) so that a parser change that crashes on hostile input fails the suite.
 # Longer runs: tests/fuzz/run.sh. Skipped (77) without clang's libFuzzer.
 set -u
@@ -15,7 +15,7 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0
 	echo "SKIP: clang has no libFuzzer runtime here - fuzz smoke run skipped"
 	exit 77
 fi
-FUZZ_OUT=$tmp/out FUZZ_CRASHES=$tmp/crashes FUZZ_SECONDS=${FUZZ_SECONDS:-10} \
+FUZZ_OUT=$tmp/out FUZZ_CRASHES=$tmp/crashes FUZZ_SECONDS=${FUZZ_SECONDS:-5} \
     sh "$top_srcdir/tests/fuzz/run.sh" || {
 	echo "FAIL: a fuzz target crashed, leaked or hung; reproducer:"
 	ls "$tmp/crashes"

@@ -796,6 +796,33 @@ parse_probe_target(struct ctx *c, config_setting_t *s, const char *path,
 		cfg_error(c, s, path, "%s: %s", reason, quote(text, q));
 }
 
+/* collector.exporters[].address: one address, each listed once. */
+static void
+parse_exporter_address(struct ctx *c, config_setting_t *s, const char *path, void *obj,
+    const struct key *k)
+{
+	struct cfg_exporter *e = obj;
+	const char *text, *reason;
+	char q[QUOTE_BUF], a[ADDR_STRLEN];
+
+	if ((text = get_text(c, s, path)) == NULL)
+		return;
+	if ((reason = addr_parse(text, &e->address)) != NULL) {
+		cfg_error(c, s, path, "%s: %s", reason, quote(text, q));
+		return;
+	}
+	for (size_t j = 0; c->items != NULL && j < c->index; j++) {
+		const struct cfg_exporter *prev = (const struct cfg_exporter *)
+		    (c->items + j * c->itemsize);
+
+		if (memcmp(&prev->address, &e->address, sizeof(e->address)) == 0) {
+			addr_format(&e->address, a, sizeof(a));
+			cfg_error(c, s, path, "exporter %s is listed twice", a);
+			return;
+		}
+	}
+}
+
 static void
 check_capture(struct ctx *c, config_setting_t *g, const char *path, void *item)
 {
@@ -857,11 +884,33 @@ static const struct key daemon_keys[] = {
 	{ 0 }
 };
 
+static const struct key exporter_keys[] = {
+	{ .name = "address", .kind = K_FUNC, .required = true, .fn = parse_exporter_address },
+	INT("sampling", struct cfg_exporter, sampling, 1, 1000000000, ""),
+	{ 0 }
+};
+
+static void
+init_exporter(void *item)
+{
+	((struct cfg_exporter *)item)->sampling = 1;
+}
+
+static const struct list_spec exporters_spec =
+	{ sizeof(struct cfg_exporter), exporter_keys, init_exporter, NULL };
+
 static const struct key collector_keys[] = {
 	{ .name = "listen", ENDPOINTS(struct fp_config, collector.listen, collector.nlisten, 0) },
 	{ .name = "allow", PREFIXES(struct fp_config, collector.allow, collector.nallow, 0) },
 	INT("receive_buffer", struct fp_config, collector.receive_buffer, 0,
 	    INT64_C(1) << 30, " bytes"),
+	INT("max_exporters", struct fp_config, collector.max_exporters, 1, 1000000, ""),
+	INT("max_templates", struct fp_config, collector.max_templates, 1, 65535, ""),
+	INT("max_template_bytes", struct fp_config, collector.max_template_bytes,
+	    65536, INT64_C(1) << 30, " bytes"),
+	{ .name = "exporters", .kind = K_LIST, .sub = &exporters_spec,
+	  ARRAY(struct fp_config, collector.exporters, collector.nexporters),
+	  .max = CONFIG_MAX_EXPORTERS },
 	{ 0 }
 };
 
@@ -1008,6 +1057,9 @@ config_defaults(const char *path)
 	if (cfg == NULL)
 		return NULL;
 	cfg->agentx.ping_interval = 5;
+	cfg->collector.max_exporters = 10000;
+	cfg->collector.max_templates = 256;
+	cfg->collector.max_template_bytes = 16u << 20;
 	cfg->agentx.timeout = 1;
 	cfg->agentx.retries = 5;
 	cfg->file = strdup(path);
@@ -1107,6 +1159,7 @@ config_free(struct fp_config *cfg)
 	free(cfg->daemon.log_level);
 	free(cfg->collector.listen);
 	free(cfg->collector.allow);
+	free(cfg->collector.exporters);
 	for (i = 0; cfg->networks != NULL && i < cfg->nnetworks; i++)
 		free(cfg->networks[i].prefixes);
 	free(cfg->networks);

@@ -25,6 +25,7 @@
 #define CONFIG_MAX_AGGREGATIONS	1000
 #define CONFIG_MAX_PROBES	10000
 #define CONFIG_MAX_CAPTURES	64
+#define CONFIG_MAX_EXPORTERS	10000	/* collector.exporters entries */
 #define CONFIG_MAX_RULES	10000
 #define CONFIG_PATH_MAX		4095	/* file and directory names */
 #define CONFIG_EXPR_MAX		4096	/* filter, when, clear */
@@ -62,6 +63,12 @@ struct cfg_aggregation {
 	uint32_t	 interval;	/* seconds, default 300 */
 	uint32_t	 top;		/* default 100 */
 	uint32_t	 capacity;	/* keys tracked exactly, default 100000 */
+};
+
+/* A per-exporter setting: the sampling rate to apply whatever the exporter announces. */
+struct cfg_exporter {
+	struct addr	 address;
+	uint32_t	 sampling;	/* 1 in N; 1 = unsampled */
 };
 
 enum cfg_probe_type { PROBE_ICMP, PROBE_UDP, PROBE_TCP };
@@ -122,6 +129,11 @@ struct fp_config {
 		struct addr_prefix *allow;	/* empty: every source is accepted */
 		size_t		 nallow;
 		uint32_t	 receive_buffer;	/* bytes, 0 = kernel default */
+		uint32_t	 max_exporters;		/* default 10000 */
+		uint32_t	 max_templates;		/* per exporter and domain, default 256 */
+		uint32_t	 max_template_bytes;	/* all templates, default 16 MiB */
+		struct cfg_exporter *exporters;
+		size_t		 nexporters;
 	} collector;
 
 	struct cfg_network *networks;

@@ -298,6 +298,58 @@ names_of_keys_and_probe_types(void **state)
 	assert_string_equal(config_probe_type_name(PROBE_TCP), "tcp");
 }
 
+static void
+collector_caps_and_exporter_overrides_load(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "collector = {\n"
+	    "  max_exporters = 50; max_templates = 16; max_template_bytes = 1048576;\n"
+	    "  exporters = ( { address = \"192.0.2.1\"; sampling = 100; },\n"
+	    "                { address = \"2001:db8::1\"; } );\n"
+	    "};\n");
+	char a[ADDR_STRLEN];
+
+	assert_int_equal(cfg->collector.max_exporters, 50);
+	assert_int_equal(cfg->collector.max_templates, 16);
+	assert_int_equal(cfg->collector.max_template_bytes, 1048576);
+	assert_int_equal(cfg->collector.nexporters, 2);
+	addr_format(&cfg->collector.exporters[0].address, a, sizeof(a));
+	assert_string_equal(a, "192.0.2.1");
+	assert_int_equal(cfg->collector.exporters[0].sampling, 100);
+	addr_format(&cfg->collector.exporters[1].address, a, sizeof(a));
+	assert_string_equal(a, "2001:db8::1");
+	assert_int_equal(cfg->collector.exporters[1].sampling, 1);
+	config_free(cfg);
+}
+
+static void
+collector_caps_default_when_absent(void **state)
+{
+	struct fp_config *cfg = load_ok("collector = { };\n");
+
+	assert_int_equal(cfg->collector.max_exporters, 10000);
+	assert_int_equal(cfg->collector.max_templates, 256);
+	assert_int_equal(cfg->collector.max_template_bytes, 16u << 20);
+	assert_int_equal(cfg->collector.nexporters, 0);
+	config_free(cfg);
+}
+
+static void
+exporter_override_errors_are_reported(void **state)
+{
+	EXPECT("collector = { exporters = (\n"
+	    "  { address = \"192.0.2.1\"; sampling = 10; },\n"
+	    "  { address = \"192.0.2.1\"; },\n"
+	    "  { address = \"192.0.2.300\"; sampling = 0; },\n"
+	    "  { sampling = 5; }\n"
+	    "); max_exporters = 0; };\n",
+	    "3: collector.exporters[1].address: exporter 192.0.2.1 is listed twice",
+	    "4: collector.exporters[2].address: not an IP address: \"192.0.2.300\"",
+	    "4: collector.exporters[2].sampling: must be between 1 and 1000000000 (got 0)",
+	    "5: collector.exporters[3].address: required setting is missing",
+	    "6: collector.max_exporters: must be between 1 and 1000000 (got 0)");
+}
+
 /* Error classes, each with its exact text */
 
 static void
@@ -764,6 +816,9 @@ main(void)
 		cmocka_unit_test(hostile_text_is_cut_and_escaped_in_messages),
 		cmocka_unit_test(long_unknown_setting_name_is_cut),
 		cmocka_unit_test(libconfig_64bit_integers_are_range_checked),
+		cmocka_unit_test(collector_caps_and_exporter_overrides_load),
+		cmocka_unit_test(collector_caps_default_when_absent),
+		cmocka_unit_test(exporter_override_errors_are_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

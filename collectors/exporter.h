@@ -48,6 +48,17 @@ struct exporter {
 	uint32_t	 last_uptime_ms;
 };
 
+/*
+ * A forward sequence gap larger than this (in the protocol's unit: v5 flows,
+ * v9 packets, IPFIX records) is taken as a restart, not counted as loss.
+ */
+#define EXPORTER_LOSS_WINDOW	(1u << 24)
+/*
+ * sysUptime (v5, v9) going back is a restart, unless it went forward by at
+ * most this many ms modulo 2^32: that is its wrap after 49.7 days.
+ */
+#define EXPORTER_UPTIME_WRAP_MS	(24u * 3600 * 1000)
+
 struct exporter_table;
 
 struct exporter_table *exporter_table_new(uint32_t max_exporters);

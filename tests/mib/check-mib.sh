@@ -146,11 +146,22 @@ xlate() {
 		-M "$mibdirs:$netsnmp_mibdir:$(dirname "$xl_file")" \
 		-m FLOWPATH-MIB -PW "$@") > "$tmp/xl.out" 2> "$tmp/xl.err"
 	xl_rc=$?
-	# Known noise under -PW: the MACRO notices of SNMPv2-SMI/SNMPv2-TC and
+	# Known noise under -PW: the MACRO notices of SNMPv2-SMI/SNMPv2-TC,
 	# Net-SNMP's "string too long" warning about the long DESCRIPTIONs of
-	# SNMPv2-TC (RowStatus), i.e. warnings located in files not ours.
-	"$awk" -v ours="$(basename "$xl_file")" -v pdir="$SNMP_PERSISTENT_DIR" '
+	# SNMPv2-TC (RowStatus), i.e. warnings located in files not ours, and
+	# "No known translation for type" for a table's conceptual-row SEQUENCE
+	# type (Net-SNMP says it of every table, IF-MIB's IfEntry too) when that
+	# type is a SEQUENCE defined in the module.
+	seqtypes=$(sed -n 's/^\([A-Z][A-Za-z0-9]*\) *::= *SEQUENCE.*/\1/p' "$xl_file" | tr '\n' ' ')
+	"$awk" -v ours="$(basename "$xl_file")" -v pdir="$SNMP_PERSISTENT_DIR" -v seqtypes=" $seqtypes" '
 		index($0, "Created directory: " pdir) == 1 { next }
+		/^Warning: No known translation for type \([A-Za-z0-9]+\): / {
+			t = $0
+			sub(/^Warning: No known translation for type \(/, "", t)
+			sub(/\).*$/, "", t)
+			if (index(seqtypes, " " t " ") > 0)
+				next
+		}
 		/^[A-Z][A-Z0-9-]* MACRO \(lines [0-9]+\.\.[0-9]+ parsed and ignored\)\.$/ { next }
 		/^Warning: string too long \(/ && match($0, / At line [0-9]+ in [^ ]+$/) {
 			f = substr($0, RSTART)

@@ -203,7 +203,7 @@ peek_domain(uint16_t version, const uint8_t *buf, size_t len)
 	}
 }
 
-void
+enum decode_error
 collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
     const struct addr *src, int64_t now_ns)
 {
@@ -216,19 +216,19 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 	c->stats.bytes += len;
 	if (!collector_allowed(c, src)) {
 		c->stats.denied++;
-		return;
+		return DECODE_OK;
 	}
 	version = decode_peek_version(buf, len);
 	if (version != 5 && version != 9 && version != 10) {
 		c->stats.unknown_version++;
 		c->stats.decode_errors++;
-		return;
+		return DECODE_ERR_VERSION;
 	}
 	e = exporter_get(c->exporters, src, (uint8_t)version, peek_domain(version, buf, len),
 	    now_ns);
 	if (e == NULL) {
 		c->stats.exporters_refused++;
-		return;
+		return DECODE_OK;
 	}
 	memset(&res, 0, sizeof(res));
 	acc.override = collector_override(c, src);
@@ -243,6 +243,7 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 	e->packets += acc.packets;
 	e->octets += acc.octets;
 	collector_sampling(c, e, &res, acc.override);
+	return res.error;
 }
 
 void

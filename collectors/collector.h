@@ -47,7 +47,8 @@ void		 collector_free(struct collector *);
 int		 collector_configure(struct collector *, const struct collector_settings *);
 void		 collector_set_sink(struct collector *, collector_sink, void *arg);
 
-void		 collector_datagram(struct collector *, const uint8_t *buf, size_t len,
+/* Returns the datagram's first rejection (DECODE_OK also when denied by the allow list). */
+enum decode_error collector_datagram(struct collector *, const uint8_t *buf, size_t len,
 		    const struct addr *src, int64_t now_ns);
 void		 collector_add_kernel_drops(struct collector *, uint64_t);
 

@@ -9,7 +9,6 @@
 
 #include "subagent/agentx.h"
 #include "subagent/log.h"
-#include "subagent/mib_system.h"
 
 #define AGENTX_APP "flowpathd"
 
@@ -42,7 +41,8 @@ agentx_library_defaults(void)
 }
 
 void
-agentx_init(const struct fp_config *conf, struct fp_status *status, bool foreground)
+agentx_init(const struct fp_config *conf, struct fp_status *status, bool foreground,
+    agentx_register_fn register_modules, void *arg)
 {
 	if (foreground)
 		snmp_enable_stderrlog();
@@ -70,7 +70,7 @@ agentx_init(const struct fp_config *conf, struct fp_status *status, bool foregro
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
 	    NETSNMP_DS_AGENT_NO_CONNECTION_WARNINGS, 1);
 
-	mib_system_init(status);
+	register_modules(arg);
 
 	/* Reads no file (see above); connects, or schedules the retries. */
 	init_snmp(AGENTX_APP);

@@ -11,8 +11,12 @@
 #include "subagent/config.h"
 #include "subagent/status.h"
 
-/* Sets up the library, registers every MIB module and starts connecting. */
-void	agentx_init(const struct fp_config *, struct fp_status *, bool foreground);
+/* Registers the MIB modules; called by agentx_init() at the right moment. */
+typedef void (*agentx_register_fn)(void *arg);
+
+/* Sets up the library, has every MIB module registered and starts connecting. */
+void	agentx_init(const struct fp_config *, struct fp_status *, bool foreground,
+	    agentx_register_fn, void *arg);
 /* Logs which settings of a reloaded configuration only apply at restart. */
 void	agentx_check_reload(const struct fp_config *old, const struct fp_config *new);
 void	agentx_shutdown(void);

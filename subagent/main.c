@@ -13,10 +13,13 @@
 
 #include "subagent/agentx.h"
 #include "subagent/clock.h"
+#include "subagent/collect.h"
 #include "subagent/config.h"
 #include "subagent/daemon.h"
 #include "subagent/log.h"
 #include "subagent/loop.h"
+#include "subagent/mib_collector.h"
+#include "subagent/mib_system.h"
 #include "subagent/status.h"
 
 #ifndef SYSCONFDIR
@@ -31,6 +34,7 @@ struct flowpathd {
 	struct fp_config *conf;
 	struct fp_status status;
 	struct loop	*loop;
+	struct collect	*collect;
 	struct pidfile	*pidfile;
 };
 
@@ -131,6 +135,7 @@ reload(struct flowpathd *fp)
 		return;
 	}
 	agentx_check_reload(fp->conf, conf);
+	collect_apply(fp->collect, conf);
 	if ((fp->conf->daemon.pidfile == NULL) != (conf->daemon.pidfile == NULL) ||
 	    (conf->daemon.pidfile != NULL &&
 	    strcmp(fp->conf->daemon.pidfile, conf->daemon.pidfile) != 0))
@@ -156,6 +161,15 @@ load_or_exit(const char *path)
 		exit(1);
 	}
 	return conf;
+}
+
+static void
+register_modules(void *arg)
+{
+	struct flowpathd *fp = arg;
+
+	mib_system_init(&fp->status);
+	mib_collector_init(fp->loop, collect_collector(fp->collect));
 }
 
 static void
@@ -227,6 +241,11 @@ main(int argc, char *argv[])
 	log_init("flowpathd", foreground);
 	apply_log_level(fp.conf);
 	start_pidfile(&fp);
+	/* Sockets before detaching, so that a port in use is said on the terminal. */
+	if ((fp.loop = loop_new()) == NULL || (fp.collect = collect_new(fp.loop, fp.conf)) == NULL)
+		fatalx("out of memory");
+	if (!collect_apply(fp.collect, fp.conf))
+		fatalx("cannot open the collector's listen sockets");
 	if (!foreground && daemon_detach() == -1)
 		fatal("cannot detach from the terminal");
 	if (fp.pidfile != NULL && pidfile_write(fp.pidfile) == -1)
@@ -236,9 +255,7 @@ main(int argc, char *argv[])
 	fp.status.start_mono_ns = clock_mono_ns();
 	fp.status.config_load_wall_ns = fp.status.start_wall_ns;
 	signals_setup(&waitmask);
-	if ((fp.loop = loop_new()) == NULL)
-		fatalx("out of memory");
-	agentx_init(fp.conf, &fp.status, foreground);
+	agentx_init(fp.conf, &fp.status, foreground, register_modules, &fp);
 	log_info("flowpathd %s started with %s", FP_VERSION, fp.status.config_file);
 
 	while (!got_quit) {
@@ -250,7 +267,9 @@ main(int argc, char *argv[])
 	}
 
 	log_info("stopping");
+	mib_collector_shutdown();
 	agentx_shutdown();
+	collect_free(fp.collect);
 	loop_free(fp.loop);
 	pidfile_remove(fp.pidfile);
 	config_free(fp.conf);

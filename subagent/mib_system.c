@@ -2,9 +2,6 @@
  * fpSystem scalars (FLOWPATH-MIB .1.1): a scalar group over struct fp_status.
  * Values are read at request time; nothing here blocks.
  */
-#include <string.h>
-#include <time.h>
-
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
@@ -13,6 +10,7 @@
 #include "subagent/clock.h"
 #include "subagent/log.h"
 #include "subagent/mib_system.h"
+#include "subagent/mib_util.h"
 
 enum {
 	FP_SYS_VERSION = 1,
@@ -30,30 +28,6 @@ enum {
 static const oid fp_system_oid[] = { FP_ROOT_OID, 1, 1 };
 static const struct fp_status *mib_system_status;
 
-static void
-set_string(netsnmp_variable_list *vb, const char *s)
-{
-	snmp_set_var_typed_value(vb, ASN_OCTET_STR, s, strlen(s));
-}
-
-static void
-set_date_and_time(netsnmp_variable_list *vb, int64_t wall_ns)
-{
-	time_t t = (time_t)(wall_ns / CLOCK_NS_PER_SEC);
-	size_t len = 0;
-	u_char *dt = date_n_time(&t, &len);
-
-	snmp_set_var_typed_value(vb, ASN_OCTET_STR, dt, len);
-}
-
-static void
-set_u32(netsnmp_variable_list *vb, u_char type, uint32_t v)
-{
-	u_long value = v;
-
-	snmp_set_var_typed_value(vb, type, &value, sizeof(value));
-}
-
 static int
 mib_system_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginfo,
     netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
@@ -68,32 +42,32 @@ mib_system_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *r
 		/* The scalar-group helper appends "object.0" to rootoid while we run. */
 		switch (vb->name[reginfo->rootoid_len - 2]) {
 		case FP_SYS_VERSION:
-			set_string(vb, FP_VERSION);
+			mib_set_string(vb, FP_VERSION);
 			break;
 		case FP_SYS_START_TIME:
-			set_date_and_time(vb, st->start_wall_ns);
+			mib_set_date_and_time(vb, st->start_wall_ns);
 			break;
 		case FP_SYS_UP_TIME:
-			set_u32(vb, ASN_TIMETICKS, (uint32_t)((clock_mono_ns() -
+			mib_set_u32(vb, ASN_TIMETICKS, (uint32_t)((clock_mono_ns() -
 			    st->start_mono_ns) / (10 * CLOCK_NS_PER_MS)));
 			break;
 		case FP_SYS_CONFIG_FILE:
-			set_string(vb, st->config_file);
+			mib_set_string(vb, st->config_file);
 			break;
 		case FP_SYS_CONFIG_LOAD_TIME:
-			set_date_and_time(vb, st->config_load_wall_ns);
+			mib_set_date_and_time(vb, st->config_load_wall_ns);
 			break;
 		case FP_SYS_CONFIG_RELOADS:
-			set_u32(vb, ASN_COUNTER, st->config_reloads);
+			mib_set_u32(vb, ASN_COUNTER, st->config_reloads);
 			break;
 		case FP_SYS_CONFIG_RELOAD_FAILURES:
-			set_u32(vb, ASN_COUNTER, st->config_reload_failures);
+			mib_set_u32(vb, ASN_COUNTER, st->config_reload_failures);
 			break;
 		case FP_SYS_CONFIG_LAST_ERROR:
-			set_string(vb, st->config_last_error);
+			mib_set_string(vb, st->config_last_error);
 			break;
 		case FP_SYS_AGENTX_CONNECTS:
-			set_u32(vb, ASN_COUNTER, st->agentx_connects);
+			mib_set_u32(vb, ASN_COUNTER, st->agentx_connects);
 			break;
 		default:
 			netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "collectors/netflow_v5.h"
+#include "collectors/wire.h"
 
 #define V5_VERSION		5
 #define V5_SAMPLING_INTERVAL	0x3fff	/* low 14 bits; the top 2 are the mode */
@@ -46,19 +47,6 @@
 #define R_DST_AS	42
 #define R_SRC_MASK	44
 #define R_DST_MASK	45
-
-static inline uint16_t
-get_be16(const uint8_t *p)
-{
-	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
 
 /*
  * How long before the export a sysUptime stamp lies, as a signed distance:

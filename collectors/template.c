@@ -30,6 +30,7 @@ struct tmpl_source {
 	uint8_t			 version;
 	uint32_t		 sampling;
 	uint32_t		 count;
+	uint32_t		 noptions;	/* of count, options templates */
 	uint32_t		 nbuckets;	/* a power of two */
 	struct tmpl_entry	**buckets;
 };
@@ -131,6 +132,8 @@ entry_free(struct tmpl_cache *c, struct tmpl_source *s, struct tmpl_entry *e)
 {
 	c->bytes -= e->bytes;
 	s->count--;
+	if (e->prog->options)
+		s->noptions--;
 	free(e->prog);
 	free(e);
 }
@@ -324,6 +327,8 @@ tmpl_cache_add(struct tmpl_cache *c, const struct addr *a, uint8_t version,
 	e->next = s->buckets[b];
 	s->buckets[b] = e;
 	s->count++;
+	if (prog->options)
+		s->noptions++;
 	c->bytes += size;
 	if (s->count > s->nbuckets)
 		source_grow(c, s);
@@ -356,6 +361,9 @@ tmpl_cache_withdraw_all(struct tmpl_cache *c, const struct addr *a, uint8_t vers
 	uint32_t i, n = 0;
 
 	if ((s = find_source(c, a, version, domain)) == NULL)
+		return 0;
+	/* A message full of repeated withdrawals must not rescan the buckets each time. */
+	if ((options ? s->noptions : s->count - s->noptions) == 0)
 		return 0;
 	for (i = 0; i < s->nbuckets; i++)
 		for (pp = &s->buckets[i]; (e = *pp) != NULL; ) {

@@ -90,7 +90,11 @@ struct gen_model {
 	uint64_t	*cdf;		/* cdf[i] = sum of weights of ranks < i+1 */
 	uint64_t	 total;
 	struct rng	 rng;
+	struct flow_record *cache;	/* keys by rank when keys <= KEY_CACHE_MAX, else NULL */
 };
+
+/* Up to this many keys are derived once (about 35 MiB); more are derived per record. */
+#define KEY_CACHE_MAX	(1u << 18)
 
 /* Deterministic per-key hash stream: field f of key rank i. */
 static uint64_t
@@ -141,6 +145,10 @@ gen_model_new(const struct gen_model_params *p, const char **why)
 	}
 	m->total = sum;
 	rng_seed(&m->rng, p->seed);
+	if (p->keys <= KEY_CACHE_MAX &&
+	    (m->cache = malloc((size_t)p->keys * sizeof(*m->cache))) != NULL)
+		for (uint32_t i = 0; i < p->keys; i++)
+			gen_model_key(m, i, &m->cache[i]);
 	return m;
 }
 
@@ -150,6 +158,7 @@ gen_model_free(struct gen_model *m)
 	if (m == NULL)
 		return;
 	free(m->cdf);
+	free(m->cache);
 	free(m);
 }
 
@@ -244,7 +253,10 @@ gen_model_next(struct gen_model *m, int64_t now_ms, struct flow_record *out)
 		else
 			lo = mid + 1;
 	}
-	gen_model_key(m, lo, out);
+	if (m->cache != NULL)
+		*out = m->cache[lo];
+	else
+		gen_model_key(m, lo, out);
 	/* packets 1..1000, the product of three uniforms: most flows are small */
 	a = rng_below(&m->rng, 1000);
 	b = rng_below(&m->rng, 1000);

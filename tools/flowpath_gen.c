@@ -281,9 +281,10 @@ parse_args(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "d:v:r:n:t:k:s:S:m:e:D:6:T:M:b::jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dest_text = optarg; break;
-		case 'v': o->version = (uint8_t)parse_u64("--version", optarg, 5, 10);
-			if (o->version != 5 && o->version != 9 && o->version != 10)
-				usage_error("--version: '%s': 5, 9 or 10 (IPFIX)", optarg);
+		case 'v':
+			if (strcmp(optarg, "5") != 0 && strcmp(optarg, "9") != 0 && strcmp(optarg, "10") != 0)
+				usage_error("--version: '%s': 5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX)", optarg);
+			o->version = (uint8_t)atoi(optarg);
 			break;
 		case 'r': o->rate = parse_double("--rate", optarg, 0, 1e9); break;
 		case 'n': o->records = parse_u64("--records", optarg, 1, UINT64_MAX / 2);

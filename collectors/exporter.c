@@ -14,8 +14,10 @@
  *   d == 0			in order
  *   0 < d <= EXPORTER_LOSS_WINDOW	d units lost
  *   d > EXPORTER_LOSS_WINDOW, d < 2^31	a jump, taken as a restart
- *   d >= 2^31 (behind)		a restart
- * and for v5/v9, sysUptime going back is a restart too. A restart counts
+ *   behind by at most EXPORTER_REORDER_WINDOW	a late datagram (reordered)
+ *   further behind		a restart
+ * and for v5/v9, sysUptime going back by more than EXPORTER_REORDER_MS is a
+ * restart too. A restart counts
  * in resets, stamps reset_ns and restarts tracking from this datagram; no
  * loss is counted for it. Arithmetic modulo 2^32 makes the wrap from
  * 0xffffffff to 0 an ordinary step.
@@ -250,7 +252,8 @@ sequence_step(const struct decode_result *res, uint32_t *step)
 static bool
 uptime_went_back(uint32_t last, uint32_t now)
 {
-	return now < last && (uint32_t)(now - last) > EXPORTER_UPTIME_WRAP_MS;
+	return now < last && (uint32_t)(now - last) > EXPORTER_UPTIME_WRAP_MS &&
+	    last - now > EXPORTER_REORDER_MS;
 }
 
 bool
@@ -278,7 +281,11 @@ exporter_account(struct exporter *e, const struct decode_result *res,
 		if ((res->version == 5 || res->version == 9) &&
 		    uptime_went_back(e->last_uptime_ms, res->sys_uptime_ms))
 			restart = true;
-		else if (d >= HALF_RANGE || d > EXPORTER_LOSS_WINDOW)
+		else if (d != 0 && (uint32_t)(e->next_seq - res->sequence) <=
+		    EXPORTER_REORDER_WINDOW) {
+			e->reordered++;
+			return false;	/* late: the state stays with the newest */
+		} else if (d >= HALF_RANGE || d > EXPORTER_LOSS_WINDOW)
 			restart = true;
 		else
 			e->lost += d;

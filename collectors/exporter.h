@@ -35,6 +35,7 @@ struct exporter {
 	uint64_t	 octets;	/* sampling-corrected */
 	uint64_t	 lost;		/* v5: flows, v9: export packets, IPFIX: records */
 	uint32_t	 resets;	/* restarts detected */
+	uint64_t	 reordered;	/* datagrams that arrived late */
 	uint64_t	 sets_without_template;
 	uint64_t	 malformed[DECODE_ERR__COUNT];	/* [DECODE_OK] unused */
 	uint32_t	 sampling;	/* rate in force, 1 = unsampled */
@@ -58,6 +59,13 @@ struct exporter {
  * most this many ms modulo 2^32: that is its wrap after 49.7 days.
  */
 #define EXPORTER_UPTIME_WRAP_MS	(24u * 3600 * 1000)
+/*
+ * A datagram a little behind (sequence at most this many units behind, and
+ * for v5/v9 an uptime at most EXPORTER_REORDER_MS behind) arrived late: it is
+ * counted in reordered, moves no sequence state, and is not a restart.
+ */
+#define EXPORTER_REORDER_WINDOW	1024u
+#define EXPORTER_REORDER_MS	10000u
 
 struct exporter_table;
 

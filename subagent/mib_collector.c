@@ -27,8 +27,8 @@ enum {
 	EXP_RESETS, EXP_TEMPLATES, EXP_SETS_WITHOUT_TEMPLATE, EXP_MALFORMED_SHORT,
 	EXP_MALFORMED_LENGTH, EXP_MALFORMED_SET, EXP_MALFORMED_TEMPLATE,
 	EXP_MALFORMED_RECORD, EXP_SAMPLING_INTERVAL, EXP_SAMPLING_SOURCE,
-	EXP_FIRST_SEEN, EXP_LAST_SEEN,
-	EXP_FIRST = EXP_DATAGRAMS, EXP_LAST = EXP_LAST_SEEN
+	EXP_FIRST_SEEN, EXP_LAST_SEEN, EXP_REORDERED,
+	EXP_FIRST = EXP_DATAGRAMS, EXP_LAST = EXP_REORDERED
 };
 
 static const oid fp_collector_oid[] = { FP_ROOT_OID, 1, 2, 1 };
@@ -174,7 +174,8 @@ exp_set_value(netsnmp_variable_list *vb, const struct exp_row *row, unsigned col
 		mib_set_u32(vb, ASN_INTEGER, e->sampling_source ? e->sampling_source : SAMPLING_NONE);
 		break;
 	case EXP_FIRST_SEEN:		mib_set_date_and_time(vb, e->first_seen_ns); break;
-	default:			mib_set_date_and_time(vb, e->last_seen_ns); break;
+	case EXP_LAST_SEEN:		mib_set_date_and_time(vb, e->last_seen_ns); break;
+	default:			mib_set_c64(vb, e->reordered); break;
 	}
 }
 

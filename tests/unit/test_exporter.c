@@ -225,10 +225,36 @@ sequence_going_back_is_a_restart_without_loss(void **state)
 	feed(e, v5(30, 10, 903000), false);	/* tracking restarted from 0 */
 	feed(e, v5(50, 10, 904000), false);
 	assert_int_equal(e->lost, 10);
-	/* Just behind is behind too. */
-	feed(e, v5(59, 1, 905000), true);
-	assert_int_equal(e->resets, 2);
+	/* Just behind is a late (reordered) datagram, not a restart. */
+	feed(e, v5(59, 1, 905000), false);
+	assert_int_equal(e->resets, 1);
+	assert_int_equal(e->reordered, 1);
 	assert_int_equal(e->lost, 10);
+	feed(e, v5(60, 5, 906000), false);	/* the state stayed with the newest */
+	assert_int_equal(e->lost, 10);
+	/* Further behind than the reorder window is a restart. */
+	feed(e, v5(65 - EXPORTER_REORDER_WINDOW - 1, 1, 907000), true);
+	assert_int_equal(e->resets, 2);
+	exporter_table_free(t);
+}
+
+static void
+late_datagram_is_reordered_not_a_restart(void **state)
+{
+	struct exporter_table *t;
+	struct exporter *e = setup(&t, 9);
+
+	feed(e, v9(10, 10, 50000), false);
+	feed(e, v9(12, 10, 52000), false);	/* 11 missing for now */
+	assert_int_equal(e->lost, 1);
+	feed(e, v9(11, 10, 51000), false);	/* 11 arrives late: uptime a second behind */
+	assert_int_equal(e->reordered, 1);
+	assert_int_equal(e->resets, 0);
+	feed(e, v9(13, 10, 53000), false);
+	assert_int_equal(e->lost, 1);
+	/* An uptime more than EXPORTER_REORDER_MS behind is a reboot, not a late datagram. */
+	feed(e, v9(13, 10, 53000 - EXPORTER_REORDER_MS - 1), true);
+	assert_int_equal(e->resets, 1);
 	exporter_table_free(t);
 }
 
@@ -497,6 +523,7 @@ main(void)
 		cmocka_unit_test(gap_across_the_wrap_is_an_ordinary_loss),
 		cmocka_unit_test(sequence_going_back_is_a_restart_without_loss),
 		cmocka_unit_test(uptime_going_back_is_a_restart_without_loss),
+		cmocka_unit_test(late_datagram_is_reordered_not_a_restart),
 		cmocka_unit_test(uptime_wrap_is_not_a_restart),
 		cmocka_unit_test(forward_jump_beyond_the_window_is_a_restart),
 		cmocka_unit_test(malformed_is_counted_by_reason_and_leaves_the_sequence),

@@ -68,6 +68,11 @@ fp_start_flowpathd "$CONF" || fp_bail "flowpathd did not start"
 fp_wait_for "fp_get $FP_OID_SYS.1.0 >/dev/null" 15 || fp_bail "flowpathd did not register"
 fp_assert_file_match "flowpathd listens on the configured socket" "$FP_FLOWPATHD_LOG" \
 	"listening on 127\\.0\\.0\\.1:$PORT"
+rmem_max=$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)
+if [[ $rmem_max -lt 4194304 ]]; then
+	fp_assert_file_match "the log says the kernel granted less receive buffer than asked" \
+		"$FP_FLOWPATHD_LOG" "granted a receive buffer of [0-9]+ bytes, not the 4194304 asked"
+fi
 
 # ----------------------------------------------------------- ground truth
 # v5: three exporters 127.0.0.1..3, header sampling 1:10 (127.0.0.3 is
@@ -183,6 +188,24 @@ fp_assert_eq "the short v9 datagram is counted on its exporter" "$(exp_get m_sho
 fp_assert_eq "the IPFIX length mismatch is counted on its exporter" "$(exp_get m_length 127.0.0.1 10 99)" 1
 fp_assert_file_match "rejections are logged" "$FP_FLOWPATHD_LOG" "rejected a datagram from 127\\.0\\.0\\.1"
 fp_assert "flowpathd still answers after hostile input" fp_get "$FP_OID_SYS.1.0"
+
+# ------------------------------------------------ kernel drops are visible
+# flowpathd stopped, the generator overfills the socket buffer: every
+# datagram sent is then either received or counted as a kernel drop. The
+# kernel stamps its drop count (SO_RXQ_OVFL) on each datagram it queues, so
+# the drops show with the first datagram queued after them: one more is sent.
+dgrams0=$(fp_get "$COL.1.0")
+kill -STOP "$FP_FLOWPATHD_PID"
+gen "$FP_DIR/flood" --dest "127.0.0.1:$PORT" --version 5 --records 150000 --seed 17 --domain 5
+kill -CONT "$FP_FLOWPATHD_PID"
+fp_wait_for "a=\$(fp_get $COL.1.0); sleep 0.3; [ \"\$a\" = \"\$(fp_get $COL.1.0)\" ]" 10
+gen "$FP_DIR/one" --dest "127.0.0.1:$PORT" --version 5 --records 1 --seed 18 --domain 5
+sent=$(( $(truth "$FP_DIR/flood" total.datagrams) + 1 ))
+fp_wait_for "[ \$(( \$(fp_get $COL.1.0) - dgrams0 + \$(fp_get $COL.4.0) )) -eq $sent ]" 10
+drops=$(fp_get "$COL.4.0")
+fp_assert_gt "the kernel dropped datagrams while flowpathd was stopped" "$drops" 0
+fp_assert_eq "received + kernel drops (fpColKernelDrops) = datagrams sent" \
+	"$(( $(fp_get "$COL.1.0") - dgrams0 + drops ))" "$sent"
 
 # --------------------------------------------- reload moves the listen socket
 before=$(fp_get "$COL.8.0")

@@ -3,8 +3,9 @@
 # nfcapd in the same session, each pinned to one core, flowpath-gen on the
 # other.
 #
-#   bench/e2e.sh                     # defaults below, ~8-10 minutes
+#   bench/e2e.sh                     # defaults below, ~9-10 minutes
 #   REPEATS=1 RATES="1000000" bench/e2e.sh
+#   RATES=0 DURATION=3 bench/e2e.sh  # flat out (rate 0): the generator's ceiling per collector
 #
 # For each repetition, version (v5, IPFIX) and rate (records/s, ascending),
 # flowpath-gen sends for DURATION seconds (sendmmsg, paced) first to one
@@ -33,7 +34,7 @@ GEN=${GEN:-$BUILD/tools/flowpath-gen}
 NFCAPD=${NFCAPD:-nfcapd}
 NFDUMP=${NFDUMP:-nfdump}
 DURATION=${DURATION:-5}
-RATES=${RATES:-"250000 500000 1000000 1500000 2000000 2500000 3000000"}
+RATES=${RATES:-"250000 500000 1000000 1500000 2000000 2500000"}
 VERSIONS=${VERSIONS:-"5 10"}
 COLLECTORS=${COLLECTORS:-"flowpathd nfcapd"}
 REPEATS=${REPEATS:-3}
@@ -342,11 +343,20 @@ END {
 	close(cmd)
 }' "$OUT/steps.txt" | tee "$OUT/summary.txt"
 
-# highest rate passing (< 0.1 % median loss) with every lower rate passing
-awk '$1 == "summary" && $2 != "collector" {
+# Highest rate passing (median loss < 0.1 %) with every lower rate passing.
+# When the generator fell short of the asked rate there (it shares the
+# 2 cores with the loopback softirq work), the figure is the rate it reached
+# and only a floor for the collector: "generator-limited".
+awk '$1 == "summary" && $2 != "collector" && $4 > 0 {
 	k = $2 " " $3
 	if (!(k in broken)) broken[k] = 0
-	if ($6 < 0.1 && !broken[k]) best[k] = $4; else broken[k] = 1
-} END { for (k in broken) printf "highest %s %s\n", k, (k in best) ? best[k] : "none" }' \
-	"$OUT/summary.txt" | sort | tee -a "$OUT/summary.txt"
+	if ($6 < 0.1 && !broken[k]) { best[k] = $4; ach[k] = $10 } else broken[k] = 1
+} END {
+	for (k in broken)
+		if (k in best)
+			printf "highest %s asked %d achieved %d%s\n", k, best[k], ach[k],
+			    ach[k] < 0.98 * best[k] ? " generator-limited" : ""
+		else
+			printf "highest %s none\n", k
+}' "$OUT/summary.txt" | sort | tee -a "$OUT/summary.txt"
 log "raw lines: $OUT/steps.txt, summary: $OUT/summary.txt"

@@ -210,6 +210,7 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 	struct datagram_acc acc = { .c = c };
 	struct decode_result res;
 	struct exporter *e;
+	uint64_t epoch;
 	uint16_t version;
 
 	c->stats.datagrams++;
@@ -232,6 +233,7 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 	}
 	memset(&res, 0, sizeof(res));
 	acc.override = collector_override(c, src);
+	epoch = tmpl_cache_begin(c->templates);
 	collector_decode(c, version, buf, len, src, &acc, &res);
 	if (res.error != DECODE_OK)
 		c->stats.decode_errors++;
@@ -239,7 +241,7 @@ collector_datagram(struct collector *c, const uint8_t *buf, size_t len,
 	c->stats.packets += acc.packets;
 	c->stats.octets += acc.octets;
 	if (exporter_account(e, &res, len, now_ns))
-		tmpl_cache_forget(c->templates, src, (uint8_t)version, e->domain);
+		tmpl_cache_forget_before(c->templates, src, (uint8_t)version, e->domain, epoch);
 	e->packets += acc.packets;
 	e->octets += acc.octets;
 	collector_sampling(c, e, &res, acc.override);

@@ -20,6 +20,7 @@ struct tmpl_entry {
 	struct tmpl_entry	*next;
 	struct ie_prog		*prog;
 	size_t			 bytes;	/* entry and program together */
+	uint64_t		 epoch;	/* when last defined or refreshed */
 };
 
 struct tmpl_source {
@@ -29,6 +30,7 @@ struct tmpl_source {
 	uint32_t		 hash;
 	uint8_t			 version;
 	uint32_t		 sampling;
+	uint64_t		 sampling_epoch;
 	uint32_t		 count;
 	uint32_t		 noptions;	/* of count, options templates */
 	uint32_t		 nbuckets;	/* a power of two */
@@ -43,6 +45,7 @@ struct tmpl_cache {
 	uint32_t		 seed;
 	size_t			 bytes;
 	uint64_t		 refused;
+	uint64_t		 epoch;		/* advanced by tmpl_cache_begin() */
 };
 
 static size_t
@@ -310,6 +313,7 @@ tmpl_cache_add(struct tmpl_cache *c, const struct addr *a, uint8_t version,
 			b = id_bucket(s, def->id);
 			old->next = s->buckets[b];
 			s->buckets[b] = old;
+			old->epoch = c->epoch;
 			free(prog);
 			return TMPL_UNCHANGED;
 		}
@@ -323,6 +327,7 @@ tmpl_cache_add(struct tmpl_cache *c, const struct addr *a, uint8_t version,
 	}
 	e->prog = prog;
 	e->bytes = size;
+	e->epoch = c->epoch;
 	b = id_bucket(s, def->id);
 	e->next = s->buckets[b];
 	s->buckets[b] = e;
@@ -390,7 +395,37 @@ tmpl_cache_set_sampling(struct tmpl_cache *c, const struct addr *a, uint8_t vers
 			return -1;
 	}
 	s->sampling = interval;
+	s->sampling_epoch = c->epoch;
 	return 0;
+}
+
+uint64_t
+tmpl_cache_begin(struct tmpl_cache *c)
+{
+	return ++c->epoch;
+}
+
+void
+tmpl_cache_forget_before(struct tmpl_cache *c, const struct addr *a, uint8_t version,
+    uint32_t domain, uint64_t epoch)
+{
+	struct tmpl_source *s = find_source(c, a, version, domain);
+	struct tmpl_entry **pp, *e;
+
+	if (s == NULL)
+		return;
+	for (uint32_t i = 0; i < s->nbuckets; i++)
+		for (pp = &s->buckets[i]; (e = *pp) != NULL; ) {
+			if (e->epoch < epoch) {
+				*pp = e->next;
+				entry_free(c, s, e);
+			} else
+				pp = &e->next;
+		}
+	if (s->sampling_epoch < epoch)
+		s->sampling = 0;
+	if (s->count == 0 && s->sampling == 0)
+		tmpl_cache_forget(c, a, version, domain);
 }
 
 void

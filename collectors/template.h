@@ -24,6 +24,16 @@ struct tmpl_cache;
 struct tmpl_cache *tmpl_cache_new(const struct tmpl_limits *);
 void		 tmpl_cache_free(struct tmpl_cache *);
 
+/*
+ * Epochs: the collector begins one per datagram. A restart is only known
+ * once the datagram that shows it has been decoded, and that datagram often
+ * carries the exporter's new templates: tmpl_cache_forget_before() drops a
+ * source's templates and sampling older than the given epoch and keeps what
+ * the datagram itself (re)defined.
+ */
+uint64_t	 tmpl_cache_begin(struct tmpl_cache *);
+void		 tmpl_cache_forget_before(struct tmpl_cache *, const struct addr *exporter,
+		    uint8_t version, uint32_t domain, uint64_t epoch);
 /* A restarted exporter: drop its templates and announced sampling. */
 void		 tmpl_cache_forget(struct tmpl_cache *, const struct addr *exporter,
 		    uint8_t version, uint32_t domain);

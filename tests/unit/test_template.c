@@ -70,6 +70,43 @@ add_find_and_count(void **state)
 }
 
 static void
+restart_forgets_only_what_the_restart_datagram_did_not_define(void **state)
+{
+	struct tmpl_cache *c = tmpl_cache_new(NULL);
+	struct addr a = v4(192, 0, 2, 1);
+	struct tmpl_def *old = def_new(300, 0, two, 2), *again = def_new(301, 0, two, 2);
+	struct tmpl_def *fresh = def_new(302, 0, two, 2);
+	struct tmpl_source *src;
+	size_t baseline = tmpl_cache_bytes(c);
+	uint64_t epoch;
+
+	tmpl_cache_begin(c);
+	assert_int_equal(tmpl_cache_add(c, &a, 9, 1, old), TMPL_ADDED);
+	assert_int_equal(tmpl_cache_add(c, &a, 9, 1, again), TMPL_ADDED);
+	assert_int_equal(tmpl_cache_set_sampling(c, &a, 9, 1, 100), 0);
+	/* The datagram that shows the restart re-sends 301 and defines 302. */
+	epoch = tmpl_cache_begin(c);
+	assert_int_equal(tmpl_cache_add(c, &a, 9, 1, again), TMPL_UNCHANGED);
+	assert_int_equal(tmpl_cache_add(c, &a, 9, 1, fresh), TMPL_ADDED);
+	tmpl_cache_forget_before(c, &a, 9, 1, epoch);
+	assert_non_null(src = tmpl_cache_source(c, &a, 9, 1));
+	assert_null(tmpl_source_find(src, 300));
+	assert_non_null(tmpl_source_find(src, 301));
+	assert_non_null(tmpl_source_find(src, 302));
+	assert_int_equal(tmpl_cache_count(c, &a, 9, 1), 2);
+	assert_int_equal(tmpl_cache_sampling(c, &a, 9, 1), 0);
+	/* Nothing redefined: the source goes, its bytes with it. */
+	epoch = tmpl_cache_begin(c);
+	tmpl_cache_forget_before(c, &a, 9, 1, epoch);
+	assert_null(tmpl_cache_source(c, &a, 9, 1));
+	assert_int_equal(tmpl_cache_bytes(c), baseline);
+	free(old);
+	free(again);
+	free(fresh);
+	tmpl_cache_free(c);
+}
+
+static void
 keys_separate_exporter_family_version_and_domain(void **state)
 {
 	struct tmpl_cache *c = tmpl_cache_new(NULL);
@@ -383,6 +420,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(add_find_and_count),
+		cmocka_unit_test(restart_forgets_only_what_the_restart_datagram_did_not_define),
 		cmocka_unit_test(keys_separate_exporter_family_version_and_domain),
 		cmocka_unit_test(bytes_return_to_baseline_after_withdraw_and_forget),
 		cmocka_unit_test(withdraw_all_takes_only_one_kind),

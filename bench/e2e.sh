@@ -144,6 +144,8 @@ drain() {
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Voluntary context switches of all the process's threads: how often it slept (wake-ups).
+wakeups() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '$1 == "voluntary_ctxt_switches:" { s += $2 } END { print s + 0 }'; }
 TCK=$(getconf CLK_TCK)
 
 softnet_drops() {	# all CPUs: packets dropped before any socket (backlog full)
@@ -228,16 +230,16 @@ gv() { awk -v k="$1" '$1 == k { print $2; exit }' "$OUT/gen.txt"; }
 # step COLLECTOR VERSION RATE REP: prints one "step" line; returns 1 when loss >= 0.1 %.
 step() {
 	local col=$1 v=$2 rate=$3 rep=$4 port pid dir r0 r1 k0 k1 c0 c1 s0 s1 d0 d1 got kd
-	local sent achieved secs nf_pid i
+	local sent achieved secs nf_pid i w0 w1
 	s0=$(softnet_drops)
 	case $col in
 	flowpathd)
 		port=$FP_PORT pid=$FP_PID
 		r0=$(sget $OID_RECORDS) k0=$(sget $OID_KDROPS) d0=$(udp_drops "$port")
-		c0=$(cpu_ticks "$pid")
+		c0=$(cpu_ticks "$pid") w0=$(wakeups "$pid")
 		gen "$port" "$v" "$rate"
 		drain "$port"
-		c1=$(cpu_ticks "$pid")
+		c1=$(cpu_ticks "$pid") w1=$(wakeups "$pid")
 		d1=$(udp_drops "$port")
 		r1= k1=
 		for ((i = 0; i < 10; i++)); do [[ -n "$r1" ]] && break; r1=$(sget $OID_RECORDS); done
@@ -256,10 +258,10 @@ step() {
 		for ((i = 0; i < 50; i++)); do [[ -n "$(udp_line "$port")" ]] && break; sleep 0.1; done
 		sleep 0.3
 		d0=$(udp_drops "$port")
-		c0=$(cpu_ticks "$pid")
+		c0=$(cpu_ticks "$pid") w0=$(wakeups "$pid")
 		gen "$port" "$v" "$rate"
 		drain "$port"
-		c1=$(cpu_ticks "$pid")
+		c1=$(cpu_ticks "$pid") w1=$(wakeups "$pid")
 		d1=$(udp_drops "$port")
 		stop "$nf_pid"
 		got=$("$NFDUMP" -R "$dir" -I 2>/dev/null | awk '$1 == "Flows:" { s += $2 } END { print s + 0 }')
@@ -272,13 +274,14 @@ step() {
 	[[ -n "$sent" && -n "$secs" ]] || die "generator failed: $(cat "$OUT/gen.err")"
 	awk -v col="$col" -v v="$v" -v rate="$rate" -v rep="$rep" -v sent="$sent" -v got="$got" \
 	    -v ach="$achieved" -v secs="$secs" -v kd="$kd" -v ud="$((d1 - d0))" \
-	    -v cpu="$(( c1 - c0 ))" -v tck="$TCK" -v sn="$((s1 - s0))" 'BEGIN {
+	    -v cpu="$(( c1 - c0 ))" -v tck="$TCK" -v sn="$((s1 - s0))" -v wk="$((w1 - w0))" 'BEGIN {
 		loss = sent > 0 ? 100 * (sent - got) / sent : 0
 		cpus = cpu / tck
 		printf "step rep=%d collector=%s version=%s rate=%d achieved=%.0f%s sent=%d received=%d " \
-		    "loss_pct=%.3f kernel_drops=%d udp_drops=%d softnet_drops=%d cpu_s=%.2f cpu_pct=%.1f ns_per_record=%.0f\n",
+		    "loss_pct=%.3f kernel_drops=%d udp_drops=%d softnet_drops=%d cpu_s=%.2f cpu_pct=%.1f ns_per_record=%.0f " \
+		    "wakeups_per_s=%.0f\n",
 		    rep, col, (v == 5 ? "v5" : "ipfix"), rate, ach, (ach < 0.98 * rate ? "(SHORT)" : ""),
-		    sent, got, loss, kd, ud, sn, cpus, 100 * cpus / secs, (got > 0 ? cpus * 1e9 / got : 0)
+		    sent, got, loss, kd, ud, sn, cpus, 100 * cpus / secs, (got > 0 ? cpus * 1e9 / got : 0), wk / secs
 		exit loss >= 0.1 }'
 }
 

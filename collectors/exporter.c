@@ -14,7 +14,8 @@
  *   d == 0			in order
  *   0 < d <= EXPORTER_LOSS_WINDOW	d units lost
  *   d > EXPORTER_LOSS_WINDOW, d < 2^31	a jump, taken as a restart
- *   behind by at most EXPORTER_REORDER_WINDOW	a late datagram (reordered)
+ *   behind by at most EXPORTER_REORDER_WINDOW	v5/v9: a late datagram (reordered);
+ *				IPFIX: a restart (no uptime tells them apart)
  *   further behind		a restart
  * and for v5/v9, sysUptime going back by more than EXPORTER_REORDER_MS is a
  * restart too. A restart counts
@@ -281,8 +282,8 @@ exporter_account(struct exporter *e, const struct decode_result *res,
 		if ((res->version == 5 || res->version == 9) &&
 		    uptime_went_back(e->last_uptime_ms, res->sys_uptime_ms))
 			restart = true;
-		else if (d != 0 && (uint32_t)(e->next_seq - res->sequence) <=
-		    EXPORTER_REORDER_WINDOW) {
+		else if (d != 0 && res->version != 10 &&
+		    (uint32_t)(e->next_seq - res->sequence) <= EXPORTER_REORDER_WINDOW) {
 			e->reordered++;
 			return false;	/* late: the state stays with the newest */
 		} else if (d >= HALF_RANGE || d > EXPORTER_LOSS_WINDOW)

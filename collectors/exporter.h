@@ -60,9 +60,11 @@ struct exporter {
  */
 #define EXPORTER_UPTIME_WRAP_MS	(24u * 3600 * 1000)
 /*
- * A datagram a little behind (sequence at most this many units behind, and
- * for v5/v9 an uptime at most EXPORTER_REORDER_MS behind) arrived late: it is
- * counted in reordered, moves no sequence state, and is not a restart.
+ * A NetFlow v5/v9 datagram a little behind (sequence at most this many units
+ * behind, uptime at most EXPORTER_REORDER_MS behind) arrived late: it is
+ * counted in reordered, moves no sequence state, and is not a restart. IPFIX
+ * has no uptime to tell a late datagram from a restarted exporter, so there
+ * any step back is a restart.
  */
 #define EXPORTER_REORDER_WINDOW	1024u
 #define EXPORTER_REORDER_MS	10000u

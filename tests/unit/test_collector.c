@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "collectors/collector.h"
+#include "tools/gen_encode.h"
+#include "tools/gen_traffic.h"
 
 static size_t
 put16(uint8_t *p, uint16_t v)
@@ -265,6 +267,65 @@ test_kernel_drops_accumulate(void **state)
 	collector_free(c);
 }
 
+/* n datagrams of an encoder (v9 or IPFIX, sampling 1:20) into the collector. */
+static uint64_t
+feed_encoder(struct collector *c, struct gen_enc *enc, struct gen_model *m,
+    const struct addr *src, uint32_t uptime_ms, int n)
+{
+	uint8_t buf[1500];
+	struct flow_record recs[64];
+	struct gen_clock now = { .uptime_ms = uptime_ms, .unix_secs = 1700000000 };
+	uint64_t records = 0;
+
+	for (int i = 0; i < n; i++) {
+		size_t used = 0, len;
+
+		for (int k = 0; k < 64; k++)
+			gen_model_next(m, 1700000000000, &recs[k]);
+		len = gen_encode(enc, recs, 64, &now, buf, sizeof(buf), &used);
+		assert_true(len > 0);
+		assert_int_equal(collector_datagram(c, buf, len, src, i + 1), DECODE_OK);
+		records += used;
+		now.uptime_ms += 1000;
+	}
+	return records;
+}
+
+static void
+test_restart_keeps_the_templates_its_first_datagram_brings(void **state)
+{
+	struct collector *c = collector_new(10, &(struct tmpl_limits){ 0 });
+	struct gen_model *m = gen_model_new(&(struct gen_model_params){
+	    .seed = 1, .keys = 100, .skew = 1.0 }, NULL);
+	struct addr a = ip4(1);
+
+	(void)state;
+	for (uint8_t version = 9; version <= 10; version++) {
+		struct gen_enc before, after;
+		uint64_t sent = 0;
+
+		assert_null(gen_enc_init(&before, version, 5, 20, 0));	/* templates in datagram 1 only */
+		sent += feed_encoder(c, &before, m, &a, 50000000, 3);
+		/* The exporter reboots: sequence and uptime start again, templates first. */
+		assert_null(gen_enc_init(&after, version, 5, 20, 0));
+		sent += feed_encoder(c, &after, m, &a, 1000, 3);
+		const struct exporter *rows[4];
+		size_t n = exporter_sorted(collector_exporters(c), rows, 4);
+		const struct exporter *e = rows[n - 1];
+
+		assert_int_equal(e->version, version);
+		assert_int_equal(e->resets, 1);
+		assert_int_equal(e->records, sent);
+		assert_int_equal(e->sets_without_template, 0);
+		assert_int_equal(e->lost, 0);
+		/* Both data templates and the options template survived the restart. */
+		assert_int_equal(tmpl_cache_count(collector_templates(c), &a, version, 5), 3);
+		assert_int_equal(e->sampling, 20);
+	}
+	gen_model_free(m);
+	collector_free(c);
+}
+
 int
 main(void)
 {
@@ -277,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_exporter_cap_refuses_before_decoding),
 		cmocka_unit_test(test_malformed_datagram_is_counted_on_its_exporter),
 		cmocka_unit_test(test_kernel_drops_accumulate),
+		cmocka_unit_test(test_restart_keeps_the_templates_its_first_datagram_brings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -259,6 +259,23 @@ late_datagram_is_reordered_not_a_restart(void **state)
 }
 
 static void
+ipfix_step_back_is_a_restart(void **state)
+{
+	struct exporter_table *t;
+	struct exporter *e = setup(&t, 10);
+
+	feed(e, ipfix(0, 40), false);
+	feed(e, ipfix(40, 40), false);
+	/* IPFIX has no uptime: a rebooted exporter counting from 0 again. */
+	feed(e, ipfix(0, 40), true);
+	assert_int_equal(e->resets, 1);
+	assert_int_equal(e->reordered, 0);
+	feed(e, ipfix(40, 40), false);
+	assert_int_equal(e->lost, 0);
+	exporter_table_free(t);
+}
+
+static void
 uptime_going_back_is_a_restart_without_loss(void **state)
 {
 	struct exporter_table *t;
@@ -524,6 +541,7 @@ main(void)
 		cmocka_unit_test(sequence_going_back_is_a_restart_without_loss),
 		cmocka_unit_test(uptime_going_back_is_a_restart_without_loss),
 		cmocka_unit_test(late_datagram_is_reordered_not_a_restart),
+		cmocka_unit_test(ipfix_step_back_is_a_restart),
 		cmocka_unit_test(uptime_wrap_is_not_a_restart),
 		cmocka_unit_test(forward_jump_beyond_the_window_is_a_restart),
 		cmocka_unit_test(malformed_is_counted_by_reason_and_leaves_the_sequence),

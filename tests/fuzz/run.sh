@@ -11,7 +11,10 @@ secs=${FUZZ_SECONDS:-30}
 crashes=${FUZZ_CRASHES:-$top/tests/fuzz/crashes}
 mkdir -p "$out" "$crashes"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top"
-pure="$top/engine/addr.c $top/engine/units.c $top/subagent/config.c"
+pure="$top/subagent/config.c"
+for f in "$top"/engine/*.c; do
+	pure="$pure $f"
+done
 for f in decode netflow_v5 netflow_v9 ipfix ie template exporter collector; do
 	pure="$pure $top/collectors/$f.c"
 done

@@ -757,17 +757,17 @@ parse_agg_keys(struct ctx *c, config_setting_t *s, const char *path, void *obj,
 		e = list_elem(s, i, path, ipath);
 		if ((key = get_choice(c, e, ipath, k->choices)) < 0)
 			continue;
-		for (j = 0; j < agg->nkeys && agg->key[j] != (enum cfg_agg_key)key; j++)
+		for (j = 0; j < agg->nkeys && agg->key[j] != (enum key_field)key; j++)
 			;
 		if (j < agg->nkeys)
 			cfg_error(c, e, ipath, "duplicate key %s",
 			    quote(k->choices[key], q));
-		else if ((key == AGG_KEY_SRC_NETWORK || key == AGG_KEY_DST_NETWORK) &&
+		else if ((key == KEY_SRC_NETWORK || key == KEY_DST_NETWORK) &&
 		    !networks_defined(c))
 			cfg_error(c, e, ipath, "%s needs at least one group in networks",
 			    quote(k->choices[key], q));
 		else
-			agg->key[agg->nkeys++] = (enum cfg_agg_key)key;
+			agg->key[agg->nkeys++] = (enum key_field)key;
 	}
 }
 
@@ -854,7 +854,7 @@ static const char *const agentx_transports[] = { "tcp", "tcp6", "unix", NULL };
 static const char *const agent_transports[] = { "udp", "tcp", "udp6", "tcp6", NULL };
 static const char *const log_levels[] = { "debug", "info", "warning", "error", NULL };
 static const char *const severities[] = { "warning", "critical", NULL };
-static const char *const agg_keys[AGG_KEY_COUNT + 1] = {
+static const char *const agg_keys[CFG_AGG_KEY_COUNT + 1] = {
 	"src_addr", "dst_addr", "src_port", "dst_port", "proto", "next_hop",
 	"src_as", "dst_as", "src_prefix", "dst_prefix", "src_network",
 	"dst_network", "in_if", "out_if", "tos", "exporter", NULL
@@ -929,6 +929,7 @@ static const struct key aggregation_keys[] = {
 	SECONDS("interval", struct cfg_aggregation, interval, 10 * NS, 86400 * NS),
 	INT("top", struct cfg_aggregation, top, 1, 10000, ""),
 	INT("capacity", struct cfg_aggregation, capacity, 100, 10000000, ""),
+	SECONDS("retention", struct cfg_aggregation, retention, 0, 30 * 86400 * NS),
 	{ 0 }
 };
 
@@ -985,6 +986,7 @@ init_aggregation(void *item)
 	a->interval = 300;
 	a->top = 100;
 	a->capacity = 100000;
+	a->retention = 3600;
 }
 
 static void
@@ -1194,9 +1196,9 @@ config_errors_clear(struct config_errors *errs)
 }
 
 const char *
-config_agg_key_name(enum cfg_agg_key key)
+config_agg_key_name(enum key_field key)
 {
-	return (unsigned)key < AGG_KEY_COUNT ? agg_keys[key] : "?";
+	return (unsigned)key < CFG_AGG_KEY_COUNT ? agg_keys[key] : "?";
 }
 
 const char *

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "engine/addr.h"
+#include "engine/key.h"
 
 #define CONFIG_NAME_MAX 32	/* names index MIB rows: SnmpAdminString(SIZE(1..32)) */
 #define CONFIG_MAX_ERRORS 100	/* a hostile file cannot make the list grow without bound */
@@ -45,24 +46,18 @@ struct cfg_network {
 	size_t		 nprefixes;
 };
 
-enum cfg_agg_key {
-	AGG_KEY_SRC_ADDR, AGG_KEY_DST_ADDR, AGG_KEY_SRC_PORT, AGG_KEY_DST_PORT,
-	AGG_KEY_PROTO, AGG_KEY_NEXT_HOP, AGG_KEY_SRC_AS, AGG_KEY_DST_AS,
-	AGG_KEY_SRC_PREFIX, AGG_KEY_DST_PREFIX, AGG_KEY_SRC_NETWORK,
-	AGG_KEY_DST_NETWORK, AGG_KEY_IN_IF, AGG_KEY_OUT_IF, AGG_KEY_TOS,
-	AGG_KEY_EXPORTER,
-	AGG_KEY_COUNT
-};
+#define CFG_AGG_KEY_COUNT KEY_FIELD_COUNT
 #define CFG_AGG_MAX_KEYS 4
 
 struct cfg_aggregation {
 	char		 name[CONFIG_NAME_MAX + 1];
-	enum cfg_agg_key key[CFG_AGG_MAX_KEYS];
+	enum key_field	 key[CFG_AGG_MAX_KEYS];
 	size_t		 nkeys;
 	char		*filter;	/* NULL: every flow; parsed by engine/ later */
 	uint32_t	 interval;	/* seconds, default 300 */
 	uint32_t	 top;		/* default 100 */
 	uint32_t	 capacity;	/* keys tracked exactly, default 100000 */
+	uint32_t	 retention;	/* seconds a key keeps its stable row after leaving the top N, default 3600 */
 };
 
 /* A per-exporter setting: the sampling rate to apply whatever the exporter announces. */
@@ -165,7 +160,7 @@ void		  config_free(struct fp_config *);
 
 void		  config_errors_clear(struct config_errors *);
 
-const char	*config_agg_key_name(enum cfg_agg_key);
+const char	*config_agg_key_name(enum key_field);
 const char	*config_probe_type_name(enum cfg_probe_type);
 
 #endif

@@ -137,8 +137,8 @@ design_example_loads_with_its_values(void **state)
 	assert_int_equal(cfg->naggregations, 4);
 	assert_string_equal(cfg->aggregations[2].name, "matrix");
 	assert_int_equal(cfg->aggregations[2].nkeys, 2);
-	assert_int_equal(cfg->aggregations[2].key[0], AGG_KEY_SRC_NETWORK);
-	assert_int_equal(cfg->aggregations[2].key[1], AGG_KEY_DST_NETWORK);
+	assert_int_equal(cfg->aggregations[2].key[0], KEY_SRC_NETWORK);
+	assert_int_equal(cfg->aggregations[2].key[1], KEY_DST_NETWORK);
 	assert_int_equal(cfg->aggregations[1].interval, 300);
 	assert_string_equal(cfg->aggregations[3].filter, "proto tcp and dst port 80,443");
 	assert_int_equal(cfg->nprobes, 3);

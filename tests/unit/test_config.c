@@ -197,7 +197,7 @@ list_entries_get_their_defaults(void **state)
 	    "rules = ( { name = \"r\"; when = \"x > 1\"; } );\n");
 
 	assert_int_equal(cfg->aggregations[0].nkeys, 1);
-	assert_int_equal(cfg->aggregations[0].key[0], AGG_KEY_PROTO);
+	assert_int_equal(cfg->aggregations[0].key[0], KEY_PROTO);
 	assert_null(cfg->aggregations[0].filter);
 	assert_int_equal(cfg->aggregations[0].interval, 300);
 	assert_int_equal(cfg->aggregations[0].top, 100);
@@ -291,9 +291,9 @@ single_string_stands_for_a_one_element_list(void **state)
 static void
 names_of_keys_and_probe_types(void **state)
 {
-	assert_string_equal(config_agg_key_name(AGG_KEY_SRC_ADDR), "src_addr");
-	assert_string_equal(config_agg_key_name(AGG_KEY_EXPORTER), "exporter");
-	assert_string_equal(config_agg_key_name(AGG_KEY_COUNT), "?");
+	assert_string_equal(config_agg_key_name(KEY_SRC_ADDR), "src_addr");
+	assert_string_equal(config_agg_key_name(KEY_EXPORTER), "exporter");
+	assert_string_equal(config_agg_key_name(CFG_AGG_KEY_COUNT), "?");
 	assert_string_equal(config_probe_type_name(PROBE_ICMP), "icmp");
 	assert_string_equal(config_probe_type_name(PROBE_TCP), "tcp");
 }

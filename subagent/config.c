@@ -732,6 +732,34 @@ parse_transport(struct ctx *c, config_setting_t *s, const char *path, void *obj,
 		store_text(obj, k, copy);
 }
 
+/*
+ * The community goes into Net-SNMP's VACM configuration lines as one word:
+ * no spaces, no quotes, no backslashes, nothing outside printable ASCII.
+ */
+static void
+parse_community(struct ctx *c, config_setting_t *s, const char *path, void *obj,
+    const struct key *k)
+{
+	char q[QUOTE_BUF], *copy;
+	const char *text;
+	size_t i, n;
+
+	if ((text = get_text(c, s, path)) == NULL)
+		return;
+	n = strnlen(text, (size_t)k->max + 1);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch <= ' ' || ch > '~' || ch == '"' || ch == '\'' || ch == '\\')
+			break;
+	}
+	if (n == 0 || n > (size_t)k->max || i < n)
+		cfg_error(c, s, path, "must be 1 to %lld printable ASCII characters without "
+		    "spaces, quotes or backslashes (got %s)", (long long)k->max, quote(text, q));
+	else if (dup_text(c, text, &copy))
+		store_text(obj, k, copy);
+}
+
 static bool
 networks_defined(struct ctx *c)
 {
@@ -874,6 +902,11 @@ static const struct key agent_keys[] = {
 	{ .name = "listen", .kind = K_FUNC, FIELD(struct fp_config, agent.listen),
 	  .fn = parse_transport, .choices = agent_transports,
 	  .hint = "udp:HOST:PORT, tcp:HOST:PORT, udp6:[ADDRESS]:PORT or tcp6:[ADDRESS]:PORT" },
+	{ .name = "community", .kind = K_FUNC, FIELD(struct fp_config, agent.community),
+	  .fn = parse_community, .max = CONFIG_COMMUNITY_MAX },
+	{ .name = "allow", .kind = K_ADDRS, ARRAY(struct fp_config, agent.allow, agent.nallow),
+	  .min = 1, .max = CONFIG_MAX_AGENT_ALLOW, .parse_text = adapt_prefix,
+	  .elsize = sizeof(struct addr_prefix) },
 	{ 0 }
 };
 
@@ -1066,14 +1099,33 @@ config_defaults(const char *path)
 	cfg->agentx.retries = 5;
 	cfg->file = strdup(path);
 	cfg->agentx.socket = strdup(CONFIG_DEFAULT_AGENTX);
+	cfg->agent.community = strdup(CONFIG_DEFAULT_COMMUNITY);
 	cfg->daemon.pidfile = strdup(RUNSTATEDIR "/flowpathd.pid");
 	cfg->daemon.log_level = strdup("info");
-	if (cfg->file == NULL || cfg->agentx.socket == NULL ||
+	if (cfg->file == NULL || cfg->agentx.socket == NULL || cfg->agent.community == NULL ||
 	    cfg->daemon.pidfile == NULL || cfg->daemon.log_level == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
+}
+
+/* Defaults that are lists: filled in when the file did not set them. */
+static bool
+config_list_defaults(struct fp_config *cfg)
+{
+	static const char *const loopback[] = { "127.0.0.0/8", "::1/128" };
+	size_t i, n = sizeof(loopback) / sizeof(loopback[0]);
+
+	if (cfg->agent.allow != NULL)
+		return true;
+	if ((cfg->agent.allow = calloc(n, sizeof(*cfg->agent.allow))) == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (addr_parse_prefix(loopback[i], &cfg->agent.allow[i]) != NULL)
+			return false;
+	cfg->agent.nallow = n;
+	return true;
 }
 
 /* Opens the file ourselves: errno is then exact, and the size is bounded. */
@@ -1140,6 +1192,8 @@ config_load(const char *path, struct config_errors *errs)
 	if (read_config(&c))
 		walk_group(&c, config_root_setting(&lc), "", root_keys, cfg);
 	config_destroy(&lc);
+	if (c.nerrors == 0 && !config_list_defaults(cfg))
+		file_error(&c, "out of memory");
 	if (c.nerrors > 0) {
 		config_free(cfg);
 		return NULL;
@@ -1157,6 +1211,8 @@ config_free(struct fp_config *cfg)
 	free(cfg->file);
 	free(cfg->agentx.socket);
 	free(cfg->agent.listen);
+	free(cfg->agent.community);
+	free(cfg->agent.allow);
 	free(cfg->daemon.pidfile);
 	free(cfg->daemon.log_level);
 	free(cfg->collector.listen);

@@ -33,6 +33,9 @@
 #define CONFIG_DESCR_MAX	255	/* description: a DisplayString in the MIB */
 #define CONFIG_IFNAME_MAX	15	/* IFNAMSIZ - 1 on Linux */
 #define CONFIG_DEFAULT_AGENTX	"unix:/var/agentx/master"	/* Net-SNMP's default */
+#define CONFIG_DEFAULT_COMMUNITY "public"
+#define CONFIG_COMMUNITY_MAX	64	/* characters of agent.community */
+#define CONFIG_MAX_AGENT_ALLOW	64	/* agent.allow: one VACM source entry each */
 
 struct config_errors {
 	char	*msg[CONFIG_MAX_ERRORS];
@@ -109,8 +112,12 @@ struct fp_config {
 		uint32_t retries;	/* default 5 */
 	} agentx;
 
+	/* The standalone agent (agent.listen set): read-only SNMPv1/v2c. */
 	struct {
 		char	*listen;	/* NULL: no standalone agent (AgentX only) */
+		char	*community;	/* default "public" */
+		struct addr_prefix *allow;	/* sources answered; absent: 127.0.0.0/8, ::1/128 */
+		size_t	 nallow;	/* >= 1 after config_load() */
 	} agent;
 
 	struct {

@@ -703,6 +703,108 @@ repeat_text(const char *head, const char *item, size_t n, const char *tail)
 	return text;
 }
 
+/* Standalone agent access: agent.community and agent.allow */
+
+static void
+agent_access_defaults_when_absent(void **state)
+{
+	struct fp_config *cfg = load_ok("agent = { listen = \"udp:127.0.0.1:1161\"; };");
+	char buf[ADDR_STRLEN];
+
+	assert_string_equal(cfg->agent.community, "public");
+	assert_int_equal(cfg->agent.nallow, 2);
+	assert_int_equal(cfg->agent.allow[0].addr.family, ADDR_V4);
+	addr_format(&cfg->agent.allow[0].addr, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.0");
+	assert_int_equal(cfg->agent.allow[0].len, 8);
+	assert_int_equal(cfg->agent.allow[1].addr.family, ADDR_V6);
+	addr_format(&cfg->agent.allow[1].addr, buf, sizeof(buf));
+	assert_string_equal(buf, "::1");
+	assert_int_equal(cfg->agent.allow[1].len, 128);
+	config_free(cfg);
+
+	/* also without any agent section (AgentX mode): the same defaults */
+	cfg = load_ok("# nothing\n");
+	assert_null(cfg->agent.listen);
+	assert_string_equal(cfg->agent.community, "public");
+	assert_int_equal(cfg->agent.nallow, 2);
+	config_free(cfg);
+}
+
+static void
+agent_access_settings_load(void **state)
+{
+	struct fp_config *cfg = load_ok("agent = {\n"
+	    "  listen = \"udp6:[::1]:1161\";\n"
+	    "  community = \"n0c-R3ad#only!\";\n"
+	    "  allow = [ \"192.0.2.0/24\", \"2001:db8::/32\", \"0.0.0.0/0\" ];\n"
+	    "};\n");
+	char buf[ADDR_STRLEN];
+
+	assert_string_equal(cfg->agent.listen, "udp6:[::1]:1161");
+	assert_string_equal(cfg->agent.community, "n0c-R3ad#only!");
+	assert_int_equal(cfg->agent.nallow, 3);
+	addr_format(&cfg->agent.allow[1].addr, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::");
+	assert_int_equal(cfg->agent.allow[1].len, 32);
+	assert_int_equal(cfg->agent.allow[2].len, 0);
+	config_free(cfg);
+
+	/* one string stands for a one-element list; 64 characters are fine */
+	cfg = load_ok("agent = { allow = \"10.0.0.0/8\"; community = "
+	    "\"a234567890123456789012345678901234567890123456789012345678901234\"; };");
+	assert_int_equal(cfg->agent.nallow, 1);
+	assert_int_equal(cfg->agent.allow[0].len, 8);
+	assert_int_equal(strlen(cfg->agent.community), CONFIG_COMMUNITY_MAX);
+	config_free(cfg);
+}
+
+static void
+agent_access_errors_are_reported(void **state)
+{
+	char *text;
+
+	EXPECT("agent = {\n"
+	    "  community = \"\";\n"
+	    "  allow = [ ];\n"
+	    "};\n",
+	    "2: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got \"\")",
+	    "3: agent.allow: must have between 1 and 64 elements (got 0)");
+	EXPECT("agent = { community = \"has space\"; };\n"
+	    "agent2 = 1;\n",
+	    "1: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got \"has space\")",
+	    "2: agent2: unknown setting");
+	EXPECT("agent = { community = \"it's\"; };\n",
+	    "1: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got \"it's\")");
+	EXPECT("agent = { community = \"a\\\\b\"; };\n",
+	    "1: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got \"a\\\\b\")");
+	EXPECT("agent = { community = \"q\\\"q\"; };\n",
+	    "1: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got \"q\\\"q\")");
+	EXPECT("agent = { community = \"tab\\there\"; };\n",
+	    "1: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got \"tab\\x09here\")");
+	EXPECT("agent = { community = "
+	    "\"a2345678901234567890123456789012345678901234567890123456789012345\"; };\n",
+	    "1: agent.community: must be 1 to 64 printable ASCII characters without "
+	    "spaces, quotes or backslashes (got "
+	    "\"a234567890123456789012345678901234567890123456789012345678901234...\")");
+	EXPECT("agent = { community = 161;\n"
+	    "  allow = ( \"10.0.0.1/8\", \"localhost\", 127 ); };\n",
+	    "1: agent.community: must be a string (got an integer)",
+	    "2: agent.allow[0]: host bits set beyond the prefix length: \"10.0.0.1/8\"",
+	    "2: agent.allow[1]: not a prefix (ADDRESS/LENGTH): \"localhost\"",
+	    "2: agent.allow[2]: must be a string (got an integer)");
+	text = repeat_text("agent = { allow = [ \"10.0.0.0/8\"",
+	    ", \"10.0.0.0/8\"", CONFIG_MAX_AGENT_ALLOW, " ]; };\n");
+	EXPECT(text, "1: agent.allow: must have between 1 and 64 elements (got 65)");
+	free(text);
+}
+
 static void
 too_many_elements_are_refused(void **state)
 {
@@ -812,6 +914,9 @@ main(void)
 		cmocka_unit_test(paths_and_texts_are_checked),
 		cmocka_unit_test(several_errors_come_in_file_order),
 		cmocka_unit_test(too_many_elements_are_refused),
+		cmocka_unit_test(agent_access_defaults_when_absent),
+		cmocka_unit_test(agent_access_settings_load),
+		cmocka_unit_test(agent_access_errors_are_reported),
 		cmocka_unit_test(error_list_is_bounded_and_counts_the_rest),
 		cmocka_unit_test(hostile_text_is_cut_and_escaped_in_messages),
 		cmocka_unit_test(long_unknown_setting_name_is_cut),

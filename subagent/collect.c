@@ -224,3 +224,9 @@ collect_collector(const struct collect *c)
 {
 	return c->core;
 }
+
+void
+collect_set_sink(struct collect *c, collector_sink sink, void *arg)
+{
+	collector_set_sink(c->core, sink, arg);
+}

@@ -25,5 +25,7 @@ bool		 collect_apply(struct collect *, const struct fp_config *);
 void		 collect_free(struct collect *);
 
 const struct collector *collect_collector(const struct collect *);
+/* Where decoded records go (the aggregations). */
+void		 collect_set_sink(struct collect *, collector_sink, void *arg);
 
 #endif

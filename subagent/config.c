@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "engine/addr.h"
+#include "engine/filter.h"
 #include "engine/units.h"
 #include "subagent/config.h"
 
@@ -1173,6 +1174,44 @@ read_config(struct ctx *c)
 	return false;
 }
 
+static int
+network_by_name(const char *name, void *arg)
+{
+	const struct fp_config *cfg = arg;
+
+	for (size_t i = 0; i < cfg->nnetworks; i++)
+		if (strcmp(cfg->networks[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Filters are compiled once here, after the whole file, so that a filter
+ * may name networks defined further down. Errors point at the column.
+ */
+static void
+check_filters(struct ctx *c, struct fp_config *cfg)
+{
+	config_setting_t *list = config_lookup(c->lc, "aggregations");
+	char path[PATH_BUF];
+
+	for (size_t i = 0; list != NULL && i < cfg->naggregations; i++) {
+		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		config_setting_t *f = g ? config_setting_get_member(g, "filter") : NULL;
+		struct filter_error err;
+		struct filter *flt;
+
+		if (f == NULL || cfg->aggregations[i].filter == NULL)
+			continue;
+		flt = filter_compile(cfg->aggregations[i].filter, network_by_name, cfg, &err);
+		if (flt == NULL) {
+			snprintf(path, sizeof(path), "aggregations[%zu].filter", i);
+			cfg_error(c, f, path, "column %zu: %s", err.column, err.msg);
+		}
+		filter_free(flt);
+	}
+}
+
 struct fp_config *
 config_load(const char *path, struct config_errors *errs)
 {
@@ -1189,8 +1228,10 @@ config_load(const char *path, struct config_errors *errs)
 		return NULL;
 	}
 	config_init(&lc);
-	if (read_config(&c))
+	if (read_config(&c)) {
 		walk_group(&c, config_root_setting(&lc), "", root_keys, cfg);
+		check_filters(&c, cfg);
+	}
 	config_destroy(&lc);
 	if (c.nerrors == 0 && !config_list_defaults(cfg))
 		file_error(&c, "out of memory");

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "subagent/aggregate.h"
 #include "subagent/agentx.h"
 #include "subagent/clock.h"
 #include "subagent/collect.h"
@@ -18,6 +19,7 @@
 #include "subagent/daemon.h"
 #include "subagent/log.h"
 #include "subagent/loop.h"
+#include "subagent/mib_aggregate.h"
 #include "subagent/mib_collector.h"
 #include "subagent/mib_system.h"
 #include "subagent/status.h"
@@ -35,6 +37,7 @@ struct flowpathd {
 	struct fp_status status;
 	struct loop	*loop;
 	struct collect	*collect;
+	struct aggregate *aggs;
 	struct pidfile	*pidfile;
 };
 
@@ -136,6 +139,7 @@ reload(struct flowpathd *fp)
 	}
 	agentx_check_reload(fp->conf, conf);
 	collect_apply(fp->collect, conf);
+	aggregate_apply(fp->aggs, conf);
 	if ((fp->conf->daemon.pidfile == NULL) != (conf->daemon.pidfile == NULL) ||
 	    (conf->daemon.pidfile != NULL &&
 	    strcmp(fp->conf->daemon.pidfile, conf->daemon.pidfile) != 0))
@@ -170,6 +174,7 @@ register_modules(void *arg)
 
 	mib_system_init(&fp->status);
 	mib_collector_init(fp->loop, collect_collector(fp->collect));
+	mib_aggregate_init(fp->aggs);
 }
 
 static void
@@ -246,6 +251,9 @@ main(int argc, char *argv[])
 		fatalx("out of memory");
 	if (!collect_apply(fp.collect, fp.conf))
 		fatalx("cannot open the collector's listen sockets");
+	if ((fp.aggs = aggregate_new(fp.loop)) == NULL || !aggregate_apply(fp.aggs, fp.conf))
+		fatalx("cannot build the aggregations");
+	collect_set_sink(fp.collect, aggregate_record, fp.aggs);
 	if (!foreground && daemon_detach() == -1)
 		fatal("cannot detach from the terminal");
 	if (fp.pidfile != NULL && pidfile_write(fp.pidfile) == -1)
@@ -267,9 +275,11 @@ main(int argc, char *argv[])
 	}
 
 	log_info("stopping");
+	mib_aggregate_shutdown();
 	mib_collector_shutdown();
 	agentx_shutdown();
 	collect_free(fp.collect);
+	aggregate_free(fp.aggs);
 	loop_free(fp.loop);
 	pidfile_remove(fp.pidfile);
 	config_free(fp.conf);

@@ -350,6 +350,27 @@ exporter_override_errors_are_reported(void **state)
 	    "6: collector.max_exporters: must be between 1 and 1000000 (got 0)");
 }
 
+static void
+filter_errors_name_the_column_and_networks_may_come_later(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "aggregations = ( { name = \"m\"; key = [ \"dst_port\" ];\n"
+	    "  filter = \"src network lab and not proto udp\"; retention = \"2h\"; } );\n"
+	    "networks = ( { name = \"lab\"; prefixes = [ \"10.0.0.0/8\" ]; } );\n");
+
+	assert_string_equal(cfg->aggregations[0].filter, "src network lab and not proto udp");
+	assert_int_equal(cfg->aggregations[0].retention, 7200);
+	config_free(cfg);
+	EXPECT("networks = ( { name = \"lab\"; prefixes = [ \"10.0.0.0/8\" ]; } );\n"
+	    "aggregations = (\n"
+	    "  { name = \"a\"; key = [ \"dst_port\" ];\n"
+	    "    filter = \"proto tcp and dst port 80,\"; },\n"
+	    "  { name = \"b\"; key = [ \"src_addr\" ]; filter = \"src network lab2\"; }\n"
+	    ");\n",
+	    "4: aggregations[0].filter: column 27: expected a port number or range after \",\"",
+	    "5: aggregations[1].filter: column 13: unknown network \"lab2\"");
+}
+
 /* Error classes, each with its exact text */
 
 static void
@@ -924,6 +945,7 @@ main(void)
 		cmocka_unit_test(collector_caps_and_exporter_overrides_load),
 		cmocka_unit_test(collector_caps_default_when_absent),
 		cmocka_unit_test(exporter_override_errors_are_reported),
+		cmocka_unit_test(filter_errors_name_the_column_and_networks_may_come_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

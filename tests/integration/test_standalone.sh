@@ -46,6 +46,7 @@ sa_query() {
 	done
 	"$tool" -v2c -c "$comm" -t 0.5 -r 0 -On -Oqv "${opts[@]}" "$target" "${oids[@]}" 2>&1
 }
+# shellcheck disable=SC2317  # called through fp_assert
 sa_answers() { fp_get "$1" >/dev/null; }
 
 # sa_write_conf FILE LISTEN [agent settings...]

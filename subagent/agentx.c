@@ -119,6 +119,9 @@ agentx_init_standalone(const struct fp_config *conf,
 	agentx_standalone_access(conf);
 
 	init_snmp(AGENTX_APP);
+	/* Fail closed: without VACM entries Net-SNMP's master answers anyone. */
+	if (!vacm_is_configured())
+		fatalx("agent: Net-SNMP's access control (VACM) was not set up; not listening");
 	if (init_master_agent() != 0)
 		fatalx("agent.listen: cannot listen on %s", conf->agent.listen);
 	log_info("standalone SNMP agent on %s (SNMPv1/v2c, read-only, %zu source "

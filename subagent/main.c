@@ -254,16 +254,16 @@ main(int argc, char *argv[])
 	if ((fp.aggs = aggregate_new(fp.loop)) == NULL || !aggregate_apply(fp.aggs, fp.conf))
 		fatalx("cannot build the aggregations");
 	collect_set_sink(fp.collect, aggregate_record, fp.aggs);
-	if (!foreground && daemon_detach() == -1)
-		fatal("cannot detach from the terminal");
-	if (fp.pidfile != NULL && pidfile_write(fp.pidfile) == -1)
-		fatal("cannot write the pid file %s", fp.conf->daemon.pidfile);
-
 	fp.status.start_wall_ns = clock_wall_ns();
 	fp.status.start_mono_ns = clock_mono_ns();
 	fp.status.config_load_wall_ns = fp.status.start_wall_ns;
 	signals_setup(&waitmask);
+	/* Also before detaching: a standalone agent's port in use shows on the terminal. */
 	agentx_init(fp.conf, &fp.status, foreground, register_modules, &fp);
+	if (!foreground && daemon_detach() == -1)
+		fatal("cannot detach from the terminal");
+	if (fp.pidfile != NULL && pidfile_write(fp.pidfile) == -1)
+		fatal("cannot write the pid file %s", fp.conf->daemon.pidfile);
 	log_info("flowpathd %s started with %s", FP_VERSION, fp.status.config_file);
 
 	while (!got_quit) {

@@ -76,10 +76,11 @@ static uint64_t sink_octets;
 static uint64_t sink_records;
 
 static void
-sink(const struct flow_record *r, void *arg)
+sink(const struct flow_record *r, const struct sampled *s, void *arg)
 {
 	(void)arg;
-	sink_octets += r->octets;
+	(void)r;
+	sink_octets += s->octets;
 	sink_records++;
 }
 

@@ -134,16 +134,13 @@ static void
 collector_emit(const struct flow_record *rec, void *arg)
 {
 	struct datagram_acc *acc = arg;
-	struct flow_record scaled = *rec;
 	uint32_t rate = acc->override ? acc->override : (rec->sampling > 1 ? rec->sampling : 1);
+	struct sampled s = { mul_sat(rec->packets, rate), mul_sat(rec->octets, rate), rate };
 
-	scaled.sampling = rate;
-	scaled.packets = mul_sat(rec->packets, rate);
-	scaled.octets = mul_sat(rec->octets, rate);
-	acc->packets += scaled.packets;
-	acc->octets += scaled.octets;
+	acc->packets += s.packets;
+	acc->octets += s.octets;
 	if (acc->c->sink != NULL)
-		acc->c->sink(&scaled, acc->c->sink_arg);
+		acc->c->sink(rec, &s, acc->c->sink_arg);
 }
 
 static void

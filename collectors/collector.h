@@ -36,8 +36,17 @@ struct collector_stats {
 	uint64_t	 octets;	/* sampling-corrected */
 };
 
-/* Receives every decoded record, its counts already sampling-corrected. */
-typedef void (*collector_sink)(const struct flow_record *, void *arg);
+/*
+ * Receives every decoded record as exported, with its sampling-corrected
+ * packets and octets beside it (rec->packets and rec->octets are as
+ * exported; rate is the sampling interval applied).
+ */
+struct sampled {
+	uint64_t	 packets;
+	uint64_t	 octets;
+	uint32_t	 rate;
+};
+typedef void (*collector_sink)(const struct flow_record *, const struct sampled *, void *arg);
 
 struct collector;
 

@@ -337,7 +337,7 @@ aggregate_apply(struct aggregate *a, const struct fp_config *conf)
 }
 
 void
-aggregate_record(const struct flow_record *rec, void *arg)
+aggregate_record(const struct flow_record *rec, const struct sampled *sc, void *arg)
 {
 	struct aggregate *a = arg;
 	uint8_t key[KEY_MAX_BYTES];
@@ -348,6 +348,6 @@ aggregate_record(const struct flow_record *rec, void *arg)
 		if (s->filter != NULL && !filter_match(s->filter, rec, network_of, a))
 			continue;
 		key_pack(&s->v.spec, rec, network_of, a, key);
-		agg_add(s->v.agg, key, rec->packets, rec->octets);
+		agg_add(s->v.agg, key, sc->packets, sc->octets);
 	}
 }

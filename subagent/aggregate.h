@@ -12,6 +12,7 @@
 #include "engine/agg.h"
 #include "engine/filter.h"
 #include "engine/key.h"
+#include "collectors/collector.h"
 #include "subagent/config.h"
 #include "subagent/loop.h"
 
@@ -36,8 +37,8 @@ struct aggregate *aggregate_new(struct loop *);
 void		 aggregate_free(struct aggregate *);
 /* (Re)builds from conf; false (logged) when something could not be built. */
 bool		 aggregate_apply(struct aggregate *, const struct fp_config *);
-/* The collector's sink: one decoded, sampling-corrected record. */
-void		 aggregate_record(const struct flow_record *, void *arg);
+/* The collector's sink: one decoded record and its sampling-corrected counts. */
+void		 aggregate_record(const struct flow_record *, const struct sampled *, void *arg);
 
 /* Called after every close and every apply, before old snapshots are freed. */
 void		 aggregate_set_hook(struct aggregate *, void (*hook)(void *), void *arg);

@@ -78,14 +78,15 @@ struct sink {
 };
 
 static void
-sink(const struct flow_record *r, void *arg)
+sink(const struct flow_record *r, const struct sampled *sc, void *arg)
 {
 	struct sink *s = arg;
 
+	(void)r;
 	s->n++;
-	s->packets += r->packets;
-	s->octets += r->octets;
-	s->last_sampling = r->sampling;
+	s->packets += sc->packets;
+	s->octets += sc->octets;
+	s->last_sampling = sc->rate;
 }
 
 static const struct exporter *

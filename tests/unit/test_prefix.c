@@ -387,7 +387,7 @@ hundred_thousand_prefixes_insert_and_look_up_fast(void **state)
 	enum { NPFX = 100000, NADDR = 65536, NBUSY = 4096, NLOOK = 4000000 };
 	struct prefix_trie *t;
 	struct addr_prefix p;
-	struct addr *addrs = calloc(NADDR, sizeof(*addrs));
+	struct addr *addrs;
 	uint64_t s = 12345;
 	unsigned found = 0;
 	double t0, ins, rate, best = 0, spread;
@@ -395,6 +395,7 @@ hundred_thousand_prefixes_insert_and_look_up_fast(void **state)
 
 	if (under_valgrind_or_told_not_to_time())
 		skip();
+	addrs = calloc(NADDR, sizeof(*addrs));
 	assert_non_null(addrs);
 	t = prefix_trie_new();
 	t0 = now_s();

@@ -4,10 +4,10 @@
  * Top-k Elements in Data Streams", ICDT 2005), weighted by octets.
  *
  * The open interval is a table of at most `capacity` slots, all allocated
- * by agg_new: counters in `slots`, keys inline in one slab of
- * capacity * keylen bytes, and an open addressing index (linear probing,
- * load <= 1/2, backward-shift deletion so there are no tombstones). agg_add
- * therefore never allocates.
+ * by agg_new: one slab of capacity slots, each its counters followed by its
+ * key inline (one cache miss per lookup, not two), and an open addressing
+ * index (linear probing, load <= 1/2, backward-shift deletion so there are
+ * no tombstones). agg_add therefore never allocates.
  *
  * Below the capacity every count is exact. At the capacity a new key takes
  * the slot of the key with the smallest octets m: its octets start at
@@ -21,10 +21,11 @@
  * and a key whose true octets exceed total / capacity is always tracked
  * (an untracked key's true octets are at most the current minimum).
  *
- * The minimum comes from a binary min-heap over the slots by octets. The
- * heap is built only when the table first fills in an interval (O(capacity)
- * once), so exact intervals pay nothing for it. Counts only grow, so an
- * update only ever sifts down (O(log capacity)).
+ * The minimum comes from a 4-ary min-heap over the slots by octets (half
+ * the levels of a binary heap, and a node's four children share one cache
+ * line). The heap is built only when the table first fills in an interval
+ * (O(capacity) once), so exact intervals pay nothing for it. Counts only
+ * grow, so an update only ever sifts down (O(log capacity)).
  *
  * Counters saturate at UINT64_MAX instead of wrapping (2^64 octets in one
  * interval is not real traffic, but the inputs come from the wire).
@@ -39,7 +40,11 @@
 /* Keeps slot numbers and index positions in 32 bits. */
 #define AGG_MAX_CAPACITY (UINT32_C(1) << 28)
 #define AGG_NONE	UINT32_MAX
+#define AGG_LINE	64
+/* Heap entries before the root, so that each group of four children is line-aligned. */
+#define AGG_HEAP_PAD	3
 
+/* A slot's header; its key follows it inline. */
 struct agg_slot {
 	struct agg_counts c;
 	uint64_t	 error;
@@ -61,11 +66,12 @@ struct agg {
 	uint64_t	 seed;
 
 	/* The open interval. */
-	struct agg_slot	*slots;
-	uint8_t		*keys;		/* capacity * keylen */
+	uint8_t		*slab;		/* capacity * stride */
+	size_t		 stride;	/* slot header + key, 8-aligned */
 	uint64_t	*index;
 	size_t		 mask;		/* index size - 1 */
-	struct agg_hent	*heap;
+	struct agg_hent	*heap;		/* heap_mem + AGG_HEAP_PAD */
+	struct agg_hent	*heap_mem;
 	bool		 heaped;	/* heap valid; only once the table is full */
 	uint32_t	 n;		/* slots in use */
 	struct agg_counts running;
@@ -141,10 +147,16 @@ agg_hash(const struct agg *a, const uint8_t *key)
 	return (uint32_t)(h ^ h >> 32);
 }
 
+static struct agg_slot *
+slot_at(const struct agg *a, uint32_t slot)
+{
+	return (struct agg_slot *)(void *)(a->slab + (size_t)slot * a->stride);
+}
+
 static uint8_t *
 slot_key(const struct agg *a, uint32_t slot)
 {
-	return a->keys + (size_t)slot * a->keylen;
+	return a->slab + (size_t)slot * a->stride + sizeof(struct agg_slot);
 }
 
 /* The slot holding key, or AGG_NONE; *pos is where the probe stopped. */
@@ -174,9 +186,9 @@ static void
 index_remove(struct agg *a, uint32_t slot)
 {
 	size_t i, j, k;
-	uint64_t want = (uint64_t)a->slots[slot].hash << 32 | (slot + 1);
+	uint64_t want = (uint64_t)slot_at(a, slot)->hash << 32 | (slot + 1);
 
-	i = a->slots[slot].hash & a->mask;
+	i = slot_at(a, slot)->hash & a->mask;
 	while (a->index[i] != want)
 		i = (i + 1) & a->mask;
 	for (j = i;;) {
@@ -197,19 +209,21 @@ static void
 sift_down(struct agg *a, uint32_t i)
 {
 	struct agg_hent *h = a->heap, x = h[i];
-	uint32_t n = a->n, c;
+	uint32_t n = a->n, c, j, end, m;
 
-	while ((c = 2 * i + 1) < n) {
-		if (c + 1 < n && h[c + 1].octets < h[c].octets)
-			c++;
-		if (h[c].octets >= x.octets)
+	while ((c = 4 * i + 1) < n) {
+		end = n - c < 4 ? n : c + 4;
+		for (m = c, j = c + 1; j < end; j++)
+			if (h[j].octets < h[m].octets)
+				m = j;
+		if (h[m].octets >= x.octets)
 			break;
-		h[i] = h[c];
-		a->slots[h[i].slot].hpos = i;
-		i = c;
+		h[i] = h[m];
+		slot_at(a, h[i].slot)->hpos = i;
+		i = m;
 	}
 	h[i] = x;
-	a->slots[x.slot].hpos = i;
+	slot_at(a, x.slot)->hpos = i;
 }
 
 static void
@@ -218,11 +232,12 @@ heapify(struct agg *a)
 	uint32_t i;
 
 	for (i = 0; i < a->n; i++) {
-		a->heap[i].octets = a->slots[i].c.octets;
+		a->heap[i].octets = slot_at(a, i)->c.octets;
 		a->heap[i].slot = i;
-		a->slots[i].hpos = i;
+		slot_at(a, i)->hpos = i;
 	}
-	for (i = a->n / 2; i-- > 0;)
+	/* From the last parent, (n - 2) / 4, up to the root. */
+	for (i = a->n > 1 ? (a->n - 2) / 4 + 1 : 0; i-- > 0;)
 		sift_down(a, i);
 	a->heaped = true;
 }
@@ -250,13 +265,17 @@ agg_new(const struct agg_params *p)
 	for (size = 2; size < 2 * (size_t)p->capacity; size *= 2)
 		;
 	a->mask = size - 1;
-	a->slots = calloc(p->capacity, sizeof(*a->slots));
-	a->keys = calloc(p->capacity, p->keylen);
+	a->stride = (sizeof(struct agg_slot) + p->keylen + 7) & ~(size_t)7;
+	a->slab = calloc(p->capacity, a->stride);
 	a->index = calloc(size, sizeof(*a->index));
-	a->heap = calloc(p->capacity, sizeof(*a->heap));
+	/* aligned_alloc wants a multiple of the alignment. */
+	size = ((p->capacity + AGG_HEAP_PAD) * sizeof(*a->heap) + AGG_LINE - 1) &
+	    ~(size_t)(AGG_LINE - 1);
+	if ((a->heap_mem = aligned_alloc(AGG_LINE, size)) != NULL)
+		a->heap = a->heap_mem + AGG_HEAP_PAD;
 	a->rank = calloc(p->top, sizeof(*a->rank));
-	if (a->slots == NULL || a->keys == NULL || a->index == NULL ||
-	    a->heap == NULL || a->rank == NULL)
+	if (a->slab == NULL || a->index == NULL || a->heap_mem == NULL ||
+	    a->rank == NULL)
 		goto fail;
 	return a;
 fail:
@@ -269,10 +288,9 @@ agg_free(struct agg *a)
 {
 	if (a == NULL)
 		return;
-	free(a->slots);
-	free(a->keys);
+	free(a->slab);
 	free(a->index);
-	free(a->heap);
+	free(a->heap_mem);
 	free(a->rank);
 	free(a->ret);
 	free(a->ret_last);
@@ -294,7 +312,7 @@ agg_add(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
 
 	h = agg_hash(a, key);
 	if ((slot = lookup(a, key, h, &pos)) != AGG_NONE) {
-		s = &a->slots[slot];
+		s = slot_at(a, slot);
 		s->c.flows++;
 		sat_add(&s->c.packets, packets);
 		sat_add(&s->c.octets, octets);
@@ -307,7 +325,7 @@ agg_add(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
 
 	if (a->n < a->capacity) {
 		slot = a->n++;
-		s = &a->slots[slot];
+		s = slot_at(a, slot);
 		s->c.flows = 1;
 		s->c.packets = packets;
 		s->c.octets = octets;
@@ -317,7 +335,7 @@ agg_add(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
 		if (!a->heaped)
 			heapify(a);
 		slot = a->heap[0].slot;
-		s = &a->slots[slot];
+		s = slot_at(a, slot);
 		min = s->c.octets;
 		index_remove(a, slot);
 		/* The removal may have shifted entries: probe again for a hole. */
@@ -361,8 +379,10 @@ agg_evictions_total(const struct agg *a)
 static bool
 ranks_before(const struct agg *a, uint32_t x, uint32_t y)
 {
-	if (a->slots[x].c.octets != a->slots[y].c.octets)
-		return a->slots[x].c.octets > a->slots[y].c.octets;
+	uint64_t ox = slot_at(a, x)->c.octets, oy = slot_at(a, y)->c.octets;
+
+	if (ox != oy)
+		return ox > oy;
 	return memcmp(slot_key(a, x), slot_key(a, y), a->keylen) < 0;
 }
 
@@ -439,8 +459,8 @@ snapshot_new(const struct agg *a, uint32_t m, int64_t start_ms, int64_t end_ms)
 		row->key = k;
 		memcpy(k, slot_key(a, a->rank[i]), a->keylen);
 		k += a->keylen;
-		row->c = a->slots[a->rank[i]].c;
-		row->error = a->slots[a->rank[i]].error;
+		row->c = slot_at(a, a->rank[i])->c;
+		row->error = slot_at(a, a->rank[i])->error;
 		/*
 		 * The slots' octets sum to the total and their flows and packets
 		 * to at most it; the clamps only matter once a counter saturated.
@@ -585,7 +605,7 @@ retained_update(struct agg *a, uint32_t m, uint64_t closes, int64_t start_ms,
 		last[i] = l;
 		slot = lookup(a, r->key, agg_hash(a, r->key), &pos);
 		if (slot != AGG_NONE)
-			counts_add(&r->total, &a->slots[slot].c);
+			counts_add(&r->total, &slot_at(a, slot)->c);
 	}
 	free(cand);
 	free(a->ret);

@@ -8,6 +8,9 @@
  * (NetFlow v5 sends 0 when the router has no route), so 0 is read as the
  * full length (32 or 128): the prefix is then the address itself, rather
  * than 0.0.0.0/0 swallowing every unrouted flow into one row.
+ *
+ * A network field packed without a lookup function is KEY_NETWORK_OTHER;
+ * a network index the name function does not know formats as its number.
  */
 #include <stdio.h>
 #include <string.h>

@@ -15,14 +15,26 @@
  * timed loop, like a datagram that has just arrived. The export clock is
  * the same for every datagram of the ring (uptime never goes back).
  *
+ * With --aggregations N (N > 0) the sink does per record what flowpathd's
+ * aggregate_record() (subagent/aggregate.c) does per aggregation: the
+ * filter when it has one, key_pack() with its key spec, then agg_add() with
+ * the sampling-corrected packets and octets. Keys rotate through AGG_KEYS
+ * (dst_port, src_addr, dst_addr, ...), every 5th aggregation has the filter
+ * "proto tcp and dst port 80,443" (--agg-filter 0: none), capacity
+ * --agg-capacity (100 000), top --agg-top (100). Each run (and the warm-up)
+ * ends with one agg_close() per aggregation, inside the timing: intervals
+ * are not closed per record, but a run pays for one close.
+ *
  * Build (see bench/run.sh):
  *   cc -O2 -I. bench/decode_bench.c collectors/{decode,netflow_v5,netflow_v9,
- *      ipfix,ie,template,exporter,collector}.c engine/addr.c engine/units.c
- *      tools/gen_encode.c tools/gen_traffic.c -lm -o decode_bench
+ *      ipfix,ie,template,exporter,collector}.c engine/{addr,units,key,agg,
+ *      filter,prefix}.c tools/gen_encode.c tools/gen_traffic.c -lm -o decode_bench
  *
  * Usage: decode_bench [--version 5|9|10|all] [--datagrams N] [--records N]
  *                     [--runs N] [--exporters E] [--ipv6-share F] [--keys K]
  *                     [--skew S] [--max-size B] [--template-every N]
+ *                     [--aggregations N] [--agg-capacity C] [--agg-top T]
+ *                     [--agg-filter 0|1]
  * Output: one "key value" line per figure, prefixed with the version.
  */
 #include <getopt.h>
@@ -33,11 +45,16 @@
 #include <time.h>
 
 #include "collectors/collector.h"
+#include "engine/agg.h"
+#include "engine/filter.h"
+#include "engine/key.h"
 #include "tools/gen_encode.h"
 #include "tools/gen_traffic.h"
 
 #define MAX_EXPORTERS	64
 #define MAX_RUNS	101
+#define MAX_AGGS	64
+#define AGG_FILTER	"proto tcp and dst port 80,443"
 
 struct dgram {
 	uint8_t		*buf;
@@ -69,7 +86,51 @@ struct opts {
 	double		 skew;
 	size_t		 max_size;
 	uint32_t	 template_every;
+	int		 aggregations;	/* 0 = the sink only sums octets */
+	uint32_t	 agg_capacity;
+	uint32_t	 agg_top;
+	int		 agg_filter;	/* the filter on every 5th aggregation */
 };
+
+/*
+ * Realistic keys, the reports of docs/aggregations.md: aggregation i uses
+ * AGG_KEYS[i % AGG_NKEYS]. No network fields (they need a trie; a lookup
+ * costs like a prefix_trie_lookup, see "Aggregation engine").
+ */
+static const struct key_spec AGG_KEYS[] = {
+	{ { KEY_DST_PORT }, 1 },
+	{ { KEY_SRC_ADDR }, 1 },
+	{ { KEY_DST_ADDR }, 1 },
+	{ { KEY_PROTO }, 1 },
+	{ { KEY_SRC_ADDR, KEY_DST_PORT }, 2 },
+	{ { KEY_SRC_PREFIX }, 1 },
+	{ { KEY_DST_AS }, 1 },
+	{ { KEY_IN_IF }, 1 },
+	{ { KEY_SRC_ADDR, KEY_DST_ADDR }, 2 },
+	{ { KEY_DST_ADDR, KEY_DST_PORT }, 2 },
+	{ { KEY_NEXT_HOP }, 1 },
+	{ { KEY_SRC_PORT }, 1 },
+	{ { KEY_DST_PREFIX }, 1 },
+	{ { KEY_SRC_AS }, 1 },
+	{ { KEY_EXPORTER }, 1 },
+	{ { KEY_OUT_IF }, 1 },
+	{ { KEY_PROTO, KEY_DST_PORT }, 2 },
+	{ { KEY_SRC_ADDR, KEY_DST_ADDR, KEY_PROTO, KEY_DST_PORT }, 4 },
+	{ { KEY_TOS }, 1 },
+	{ { KEY_SRC_AS, KEY_DST_AS }, 2 },
+};
+#define AGG_NKEYS	(sizeof(AGG_KEYS) / sizeof(AGG_KEYS[0]))
+
+struct bench_agg {
+	struct key_spec	 spec;
+	struct filter	*filter;
+	struct agg	*agg;
+};
+
+static struct bench_agg aggs[MAX_AGGS];
+static int naggs;
+static uint64_t agg_close_keys;		/* distinct keys at the last closes, all aggregations */
+static uint64_t agg_close_evictions;
 
 /* The sink: what an aggregation would at least do, read the record. */
 static uint64_t sink_octets;
@@ -79,9 +140,18 @@ static void
 sink(const struct flow_record *r, const struct sampled *s, void *arg)
 {
 	(void)arg;
-	(void)r;
 	sink_octets += s->octets;
 	sink_records++;
+	/* As aggregate_record() in subagent/aggregate.c. */
+	for (int i = 0; i < naggs; i++) {
+		struct bench_agg *a = &aggs[i];
+		uint8_t key[KEY_MAX_BYTES];
+
+		if (a->filter != NULL && !filter_match(a->filter, r, NULL, NULL))
+			continue;
+		key_pack(&a->spec, r, NULL, NULL, key);
+		agg_add(a->agg, key, s->packets, s->octets);
+	}
 }
 
 static void
@@ -89,6 +159,53 @@ die(const char *msg)
 {
 	fprintf(stderr, "decode_bench: %s\n", msg);
 	exit(1);
+}
+
+static void
+aggs_setup(const struct opts *o)
+{
+	for (int i = 0; i < o->aggregations; i++) {
+		struct bench_agg *a = &aggs[i];
+		struct filter_error err;
+		struct agg_params p;
+
+		a->spec = AGG_KEYS[(size_t)i % AGG_NKEYS];
+		p = (struct agg_params){ .keylen = key_len(&a->spec), .top = o->agg_top,
+		    .capacity = o->agg_capacity, .retention = 12 };
+		if ((a->agg = agg_new(&p)) == NULL)
+			die("agg_new");
+		a->filter = NULL;
+		if (o->agg_filter && i % 5 == 4 &&
+		    (a->filter = filter_compile(AGG_FILTER, NULL, NULL, &err)) == NULL)
+			die(err.msg);
+	}
+	naggs = o->aggregations;
+}
+
+static void
+aggs_free(void)
+{
+	for (int i = 0; i < naggs; i++) {
+		agg_free(aggs[i].agg);
+		filter_free(aggs[i].filter);
+	}
+	naggs = 0;
+}
+
+/* One close per aggregation: the end of an interval, timed with the run. */
+static void
+aggs_close(int64_t now_ms)
+{
+	agg_close_keys = agg_close_evictions = 0;
+	for (int i = 0; i < naggs; i++) {
+		struct agg_snapshot *snap = agg_close(aggs[i].agg, now_ms - 300000, now_ms);
+
+		if (snap == NULL)
+			die("agg_close: out of memory");
+		agg_close_keys += snap->keys;
+		agg_close_evictions += snap->evictions;
+		agg_snapshot_free(snap);
+	}
 }
 
 static void
@@ -238,6 +355,8 @@ bench_run(const struct ring *r, struct collector *c, uint64_t first_pass, uint64
 {
 	for (uint64_t p = 0; p < passes; p++)
 		ring_pass(r, c, first_pass + p);
+	if (naggs > 0)
+		aggs_close((int64_t)(first_pass + passes) * 300000);
 }
 
 static void
@@ -251,6 +370,7 @@ bench_version(uint8_t version, const struct opts *o)
 	const char *n = vname(version);
 
 	ring_build(&r, version, o);
+	aggs_setup(o);
 	if ((c = collector_new(MAX_EXPORTERS, &(struct tmpl_limits){ 0 })) == NULL)
 		die("collector_new");
 	collector_set_sink(c, sink, NULL);
@@ -268,6 +388,9 @@ bench_version(uint8_t version, const struct opts *o)
 	printf("%s.exporters %u\n", n, r.nexporters);
 	printf("%s.records_per_datagram %.2f\n", n, (double)r.records / (double)r.n);
 	printf("%s.bytes_per_datagram %.1f\n", n, (double)r.bytes / (double)r.n);
+	if (naggs > 0)
+		printf("%s.aggregations %d keys_at_close %" PRIu64 " evictions %" PRIu64 "\n",
+		    n, naggs, agg_close_keys, agg_close_evictions);
 	printf("%s.check %s\n", n, sink_records == r.records && sink_octets == r.octets &&
 	    st->decode_errors == 0 ? "ok" : "MISMATCH");
 
@@ -299,6 +422,10 @@ bench_version(uint8_t version, const struct opts *o)
 	printf("%s.records_per_cpu_s.max %.0f\n", n, rate[o->runs - 1]);
 	printf("%s.ns_per_record.median %.1f\n", n, cpu_ns[o->runs / 2]);
 	printf("%s.cpu_over_wall.median %.2f\n", n, wall_ratio[o->runs / 2]);
+	if (naggs > 0)
+		printf("%s.aggregations_last_run keys_at_close %" PRIu64 " evictions %" PRIu64 "\n",
+		    n, agg_close_keys, agg_close_evictions);
+	aggs_free();
 	collector_free(c);
 	free(r.d[0].buf);
 	free(r.d);
@@ -318,16 +445,21 @@ main(int argc, char **argv)
 		{ "skew", required_argument, NULL, 's' },
 		{ "max-size", required_argument, NULL, 'M' },
 		{ "template-every", required_argument, NULL, 'T' },
+		{ "aggregations", required_argument, NULL, 'A' },
+		{ "agg-capacity", required_argument, NULL, 'C' },
+		{ "agg-top", required_argument, NULL, 'N' },
+		{ "agg-filter", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts o = {
 		.version = 0, .datagrams = 4096, .records = 20000000, .runs = 5,
 		.exporters = 0, .ipv6_share = -1, .keys = 10000, .skew = 1.0,
 		.max_size = GEN_DEFAULT_MAX_SIZE, .template_every = 20,
+		.aggregations = 0, .agg_capacity = 100000, .agg_top = 100, .agg_filter = 1,
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "v:d:n:r:e:6:k:s:M:T:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "v:d:n:r:e:6:k:s:M:T:A:C:N:F:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'v':
 			o.version = strcmp(optarg, "all") == 0 ? 0 : atoi(optarg);
@@ -359,10 +491,23 @@ main(int argc, char **argv)
 		case 'T':
 			o.template_every = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'A':
+			o.aggregations = atoi(optarg);
+			break;
+		case 'C':
+			o.agg_capacity = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'N':
+			o.agg_top = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'F':
+			o.agg_filter = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: decode_bench [--version 5|9|10|all] [--datagrams N] "
 			    "[--records N] [--runs N] [--exporters E] [--ipv6-share F] [--keys K] "
-			    "[--skew S] [--max-size B] [--template-every N]\n");
+			    "[--skew S] [--max-size B] [--template-every N] [--aggregations N] "
+			    "[--agg-capacity C] [--agg-top T] [--agg-filter 0|1]\n");
 			return 2;
 		}
 	}
@@ -370,11 +515,24 @@ main(int argc, char **argv)
 		die("--version 5, 9, 10 or all");
 	if (o.runs < 1 || o.runs > MAX_RUNS || o.datagrams < 1 || o.records < 1 ||
 	    o.exporters < 0 || o.exporters > MAX_EXPORTERS || o.max_size < 100 ||
-	    o.max_size > GEN_MAX_DATAGRAM)
+	    o.max_size > GEN_MAX_DATAGRAM || o.aggregations < 0 || o.aggregations > MAX_AGGS ||
+	    o.agg_top < 1 || o.agg_capacity < o.agg_top)
 		die("bad arguments");
 	printf("config.datagrams %zu\nconfig.records_per_run %" PRIu64 "\nconfig.runs %d\n"
-	    "config.keys %u\nconfig.skew %.2f\nconfig.max_size %zu\nconfig.template_every %u\n",
-	    o.datagrams, o.records, o.runs, o.keys, o.skew, o.max_size, o.template_every);
+	    "config.keys %u\nconfig.skew %.2f\nconfig.max_size %zu\nconfig.template_every %u\n"
+	    "config.aggregations %d\n",
+	    o.datagrams, o.records, o.runs, o.keys, o.skew, o.max_size, o.template_every,
+	    o.aggregations);
+	for (int i = 0; i < o.aggregations; i++) {
+		const struct key_spec *k = &AGG_KEYS[(size_t)i % AGG_NKEYS];
+
+		printf("config.aggregation.%d", i + 1);
+		for (size_t f = 0; f < k->nfields; f++)
+			printf("%s%s", f ? "+" : " ", key_field_name(k->field[f]));
+		if (o.agg_filter && i % 5 == 4)
+			printf(" filter \"%s\"", AGG_FILTER);
+		printf(" capacity %u top %u\n", o.agg_capacity, o.agg_top);
+	}
 	if (o.version == 0 || o.version == 5)
 		bench_version(5, &o);
 	if (o.version == 0 || o.version == 9)

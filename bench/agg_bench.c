@@ -18,8 +18,16 @@
  * runs. RSS is VmRSS from /proc/self/status before agg_new and after the
  * flood, and VmHWM (the peak).
  *
+ *   --memory CAP  only this, in a fresh process: one aggregation keyed on
+ *             src_addr (key_pack, 17-byte keys) of capacity CAP, top 100,
+ *             fed --keys distinct IPv4 source addresses (default 1 M), one
+ *             flow each, octets 64..1500: VmRSS before agg_new, after it,
+ *             after the flood and after agg_close/agg_free, VmHWM, the
+ *             evictions and the keys tracked.
+ *
  * Build: cc -O2 -I. bench/agg_bench.c engine/[a-z]*.c -o agg_bench
  * Usage: agg_bench [--adds N] [--runs N]
+ *        agg_bench --memory CAP [--keys N]
  * Output: one "name value" line per figure.
  */
 #include <getopt.h>
@@ -30,6 +38,7 @@
 #include <time.h>
 
 #include "engine/agg.h"
+#include "engine/key.h"
 
 #define KLEN		16
 #define MAX_RUNS	15
@@ -181,6 +190,77 @@ run_flood(uint64_t distinct, uint32_t capacity, uint64_t adds, long *rss_kb,
 	return adds / (t1 - t0);
 }
 
+/* A flood of `keys` distinct src_addr keys into one aggregation of capacity cap. */
+static int
+run_memory(uint32_t cap, uint64_t keys)
+{
+	static const struct key_spec spec = { { KEY_SRC_ADDR }, 1 };
+	struct agg_params p = { .keylen = key_len(&spec), .top = 100, .capacity = cap,
+	    .retention = 12 };
+	struct flow_record rec;
+	struct agg_snapshot *snap;
+	uint8_t key[KEY_MAX_BYTES];
+	struct agg *a;
+	long rss0, rss_new, rss_flood, rss_close, rss_free;
+	double t0, t1;
+	uint64_t i, x = 1;
+
+	rss0 = status_kb("VmRSS:");
+	if ((a = agg_new(&p)) == NULL) {
+		fprintf(stderr, "agg_new(capacity %u) failed\n", cap);
+		return 1;
+	}
+	rss_new = status_kb("VmRSS:");
+	memset(&rec, 0, sizeof(rec));
+	rec.src.family = ADDR_V4;
+	t0 = cpu_now();
+	for (i = 0; i < keys; i++) {
+		/* 10.0.0.0/8 then 11/8...: distinct for up to 2^32 - 2^27 keys */
+		uint32_t v = (uint32_t)(0x0a000000u + i);
+
+		rec.src.bytes[0] = (uint8_t)(v >> 24);
+		rec.src.bytes[1] = (uint8_t)(v >> 16);
+		rec.src.bytes[2] = (uint8_t)(v >> 8);
+		rec.src.bytes[3] = (uint8_t)v;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		key_pack(&spec, &rec, NULL, NULL, key);
+		agg_add(a, key, 1, 64 + x % 1437);
+	}
+	t1 = cpu_now();
+	rss_flood = status_kb("VmRSS:");
+	printf("memory.capacity %u\n", cap);
+	printf("memory.keylen %zu\n", p.keylen);
+	printf("memory.distinct_keys_added %" PRIu64 "\n", keys);
+	printf("memory.keys_tracked %u\n", agg_running_keys(a));
+	printf("memory.evictions %" PRIu64 "\n", agg_evictions_total(a));
+	printf("memory.adds_per_cpu_s %.0f\n", keys / (t1 - t0));
+	printf("memory.rss_before_agg_new_kb %ld\n", rss0);
+	printf("memory.rss_after_agg_new_kb %ld\n", rss_new);
+	printf("memory.rss_after_flood_kb %ld\n", rss_flood);
+	printf("memory.rss_flood_minus_before_kb %ld\n", rss_flood - rss0);
+	printf("memory.bytes_per_tracked_key %.1f\n",
+	    (rss_flood - rss0) * 1024.0 / agg_running_keys(a));
+	t0 = cpu_now();
+	if ((snap = agg_close(a, 0, 300000)) == NULL) {
+		fprintf(stderr, "agg_close failed\n");
+		return 1;
+	}
+	t1 = cpu_now();
+	rss_close = status_kb("VmRSS:");
+	printf("memory.close_ms %.2f\n", (t1 - t0) * 1e3);
+	printf("memory.close_rows %zu keys %u evictions %" PRIu64 "\n", snap->nrows,
+	    snap->keys, snap->evictions);
+	printf("memory.rss_after_close_kb %ld\n", rss_close);
+	agg_snapshot_free(snap);
+	agg_free(a);
+	rss_free = status_kb("VmRSS:");
+	printf("memory.rss_after_free_kb %ld\n", rss_free);
+	printf("memory.rss_peak_kb %ld\n", status_kb("VmHWM:"));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -188,11 +268,15 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "adds", required_argument, NULL, 'a' },
 		{ "runs", required_argument, NULL, 'r' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "keys", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double v[MAX_RUNS], close_s = 0;
 	uint64_t adds = 20000000, ev = 0;
 	long rss0, rss = 0;
+	uint64_t mem_keys = 1000000;
+	uint32_t mem_cap = 0;
 	int runs = 5, c, r;
 	size_t s;
 
@@ -204,11 +288,20 @@ main(int argc, char **argv)
 		case 'r':
 			runs = atoi(optarg);
 			break;
+		case 'm':
+			mem_cap = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'k':
+			mem_keys = strtoull(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: agg_bench [--adds N] [--runs N]\n");
+			fprintf(stderr, "usage: agg_bench [--adds N] [--runs N]\n"
+			    "       agg_bench --memory CAP [--keys N]\n");
 			return 2;
 		}
 	}
+	if (mem_cap > 0)
+		return run_memory(mem_cap, mem_keys);
 	if (runs < 1 || runs > MAX_RUNS || adds == 0) {
 		fprintf(stderr, "agg_bench: --runs 1..%d, --adds > 0\n", MAX_RUNS);
 		return 2;

@@ -7,7 +7,9 @@
  * by agg_new: one slab of capacity slots, each its counters followed by its
  * key inline (one cache miss per lookup, not two), and an open addressing
  * index (linear probing, load <= 1/2, backward-shift deletion so there are
- * no tombstones). agg_add therefore never allocates.
+ * no tombstones). agg_add therefore never allocates. An add reads two
+ * dependent lines (index entry, slot), so once the table outgrows the caches
+ * it runs at memory latency. Capacities above AGG_MAX_CAPACITY are refused.
  *
  * Below the capacity every count is exact. At the capacity a new key takes
  * the slot of the key with the smallest octets m: its octets start at
@@ -636,8 +638,9 @@ interval_reset(struct agg *a)
 
 /*
  * Out of memory, the interval is discarded: NULL, the retained set stays as
- * of the previous close (it misses this interval's counts), and a new
- * interval opens; the caller counts the loss.
+ * of the previous close (it misses this interval's counts, and the failed
+ * close does not count toward the retention), and a new interval opens; the
+ * caller counts the loss. agg_add itself never allocates.
  */
 struct agg_snapshot *
 agg_close(struct agg *a, int64_t start_ms, int64_t end_ms)

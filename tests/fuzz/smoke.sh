@@ -4,6 +4,10 @@
 # Longer runs: tests/fuzz/run.sh. Skipped (77) without clang's libFuzzer.
 set -u
 : "${top_srcdir:?}"
+if [ -n "${FP_SKIP_INTEGRATION:-}" ]; then
+	echo "SKIP: FP_SKIP_INTEGRATION is set (the fuzz smoke run ran in make check)"
+	exit 77
+fi
 if ! command -v clang >/dev/null 2>&1; then
 	echo "SKIP: clang not installed (apt-get install clang) - fuzz smoke run skipped"
 	exit 77

@@ -50,6 +50,14 @@ struct decode_result {
 	uint32_t	 options_records;	/* options data records (e.g. sampling) */
 };
 
+/* Records the first rejection of a datagram; later ones do not replace it. */
+static inline void
+decode_note(struct decode_result *res, enum decode_error e)
+{
+	if (res->error == DECODE_OK)
+		res->error = e;
+}
+
 /* Datagram dispatch on the version field: 5, 9, 10. */
 uint16_t	 decode_peek_version(const uint8_t *buf, size_t len);
 

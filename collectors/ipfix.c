@@ -17,24 +17,6 @@
 #define IPFIX_MIN_DATA_ID	256
 #define IPFIX_ENTERPRISE_BIT	0x8000
 
-static void
-note(struct decode_result *res, enum decode_error e)
-{
-	if (res->error == DECODE_OK)
-		res->error = e;
-}
-
-static int
-all_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 /*
  * Field specifiers (RFC 7011 3.2): id, length and, with the enterprise bit,
  * a 4-byte enterprise number. Returns the bytes read, or -1.
@@ -83,7 +65,7 @@ template_set(const struct ie_set *set, uint16_t set_id, const uint8_t *p, size_t
 	while (len >= 4) {
 		id = get_be16(p);
 		n = get_be16(p + 2);
-		if (id == 0 && all_zero(p, len))
+		if (id == 0 && wire_all_zero(p, len))
 			return;
 		if (n == 0) {
 			if (id == set_id)
@@ -122,7 +104,7 @@ template_set(const struct ie_set *set, uint16_t set_id, const uint8_t *p, size_t
 			res->templates_refused++;
 			break;
 		case TMPL_INVALID:
-			note(res, DECODE_ERR_TEMPLATE);
+			decode_note(res, DECODE_ERR_TEMPLATE);
 			break;
 		}
 		p += hlen + (size_t)used;
@@ -130,7 +112,7 @@ template_set(const struct ie_set *set, uint16_t set_id, const uint8_t *p, size_t
 	}
 	return;
 fail:
-	note(res, DECODE_ERR_TEMPLATE);
+	decode_note(res, DECODE_ERR_TEMPLATE);
 }
 
 void
@@ -181,13 +163,13 @@ ipfix_decode(const uint8_t *buf, size_t len, const struct addr *exporter,
 	left = mlen - IPFIX_HEADER_LEN;
 	while (left > 0) {
 		if (left < 4) {
-			note(res, DECODE_ERR_SET);
+			decode_note(res, DECODE_ERR_SET);
 			return;
 		}
 		id = get_be16(p);
 		slen = get_be16(p + 2);
 		if (slen < 4 || slen > left) {
-			note(res, DECODE_ERR_SET);
+			decode_note(res, DECODE_ERR_SET);
 			return;
 		}
 		if (id == IPFIX_SET_TEMPLATE || id == IPFIX_SET_OPTIONS) {
@@ -199,7 +181,7 @@ ipfix_decode(const uint8_t *buf, size_t len, const struct addr *exporter,
 			if (src == NULL || (prog = tmpl_source_find(src, id)) == NULL)
 				res->sets_without_template++;
 			else if ((e = ie_data_set(&set, prog, p + 4, slen - 4u)) != DECODE_OK)
-				note(res, e);
+				decode_note(res, e);
 		}
 		/* Set ids 0, 1 and 4..255 are reserved (RFC 7011 3.3.2): skipped. */
 		p += slen;

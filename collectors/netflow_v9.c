@@ -16,25 +16,6 @@
 #define V9_SET_OPTIONS	1
 #define V9_MIN_DATA_ID	256
 
-static void
-note(struct decode_result *res, enum decode_error e)
-{
-	if (res->error == DECODE_OK)
-		res->error = e;
-}
-
-/* Zero bytes up to the end of a flowset are padding (RFC 3954 5.2). */
-static int
-all_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* Reads `n` (type, length) pairs; v9 has no variable-length fields. */
 static int
 read_fields(const uint8_t *p, uint16_t n, struct tmpl_field *out)
@@ -64,7 +45,7 @@ add_template(const struct ie_set *set, const struct tmpl_def *def)
 		set->res->templates_refused++;
 		break;
 	case TMPL_INVALID:
-		note(set->res, DECODE_ERR_TEMPLATE);
+		decode_note(set->res, DECODE_ERR_TEMPLATE);
 		break;
 	}
 }
@@ -78,7 +59,7 @@ template_set(const struct ie_set *set, const uint8_t *p, size_t len, struct tmpl
 	while (len >= 4) {
 		id = get_be16(p);
 		n = get_be16(p + 2);
-		if (id == 0 && all_zero(p, len))
+		if (id == 0 && wire_all_zero(p, len))
 			return;
 		if (id < V9_MIN_DATA_ID || n == 0 || n > TMPL_MAX_FIELDS ||
 		    (size_t)n * 4 > len - 4)
@@ -94,7 +75,7 @@ template_set(const struct ie_set *set, const uint8_t *p, size_t len, struct tmpl
 	}
 	return;
 fail:
-	note(set->res, DECODE_ERR_TEMPLATE);
+	decode_note(set->res, DECODE_ERR_TEMPLATE);
 }
 
 /* Options template flowset body (RFC 3954 6.1): id, scope bytes, option bytes, fields. */
@@ -108,7 +89,7 @@ options_set(const struct ie_set *set, const uint8_t *p, size_t len, struct tmpl_
 		id = get_be16(p);
 		scope_len = get_be16(p + 2);
 		opt_len = get_be16(p + 4);
-		if (id == 0 && all_zero(p, len))
+		if (id == 0 && wire_all_zero(p, len))
 			return;
 		if (id < V9_MIN_DATA_ID || scope_len % 4 != 0 || opt_len % 4 != 0)
 			goto fail;
@@ -128,7 +109,7 @@ options_set(const struct ie_set *set, const uint8_t *p, size_t len, struct tmpl_
 	}
 	return;
 fail:
-	note(set->res, DECODE_ERR_TEMPLATE);
+	decode_note(set->res, DECODE_ERR_TEMPLATE);
 }
 
 void
@@ -180,7 +161,7 @@ v9_decode(const uint8_t *buf, size_t len, const struct addr *exporter,
 		id = get_be16(p);
 		slen = get_be16(p + 2);
 		if (slen < 4 || slen > left) {
-			note(res, DECODE_ERR_SET);
+			decode_note(res, DECODE_ERR_SET);
 			return;
 		}
 		if (id == V9_SET_TEMPLATE) {
@@ -195,7 +176,7 @@ v9_decode(const uint8_t *buf, size_t len, const struct addr *exporter,
 			if (src == NULL || (prog = tmpl_source_find(src, id)) == NULL)
 				res->sets_without_template++;
 			else if ((e = ie_data_set(&set, prog, p + 4, slen - 4u)) != DECODE_OK)
-				note(res, e);
+				decode_note(res, e);
 		}
 		/* Flowset ids 2..255 are reserved (RFC 3954 5.1): skipped. */
 		p += slen;

@@ -45,4 +45,14 @@ get_ben(const uint8_t *p, size_t n)
 	return v;
 }
 
+/* True when len bytes are all zero: set padding (RFC 3954 5.2, RFC 7011 3.3.1). */
+static inline int
+wire_all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
 #endif

@@ -8,56 +8,10 @@
 #include <cmocka.h>
 
 #include "collectors/netflow_v9.h"
+#include "tests/unit/pkt.h"
 
 #define EXPORT_SECS	1700000000u
 #define UPTIME_MS	100000u
-
-struct pkt {
-	uint8_t		 b[16384];
-	size_t		 len;
-	size_t		 set;	/* where the open flowset starts */
-};
-
-struct sink {
-	struct flow_record recs[64];
-	int		 n;
-};
-
-static void
-put8(struct pkt *p, uint8_t v)
-{
-	assert_true(p->len + 1 <= sizeof(p->b));
-	p->b[p->len++] = v;
-}
-
-static void
-put16(struct pkt *p, uint16_t v)
-{
-	put8(p, (uint8_t)(v >> 8));
-	put8(p, (uint8_t)v);
-}
-
-static void
-put32(struct pkt *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p, (uint16_t)v);
-}
-
-static void
-put64(struct pkt *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p, (uint32_t)v);
-}
-
-static void
-putn(struct pkt *p, const void *v, size_t n)
-{
-	assert_true(p->len + n <= sizeof(p->b));
-	memcpy(p->b + p->len, v, n);
-	p->len += n;
-}
 
 static void
 header(struct pkt *p, uint32_t seq, uint32_t source_id)

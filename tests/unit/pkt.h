@@ -58,4 +58,30 @@ putn(struct pkt *p, const void *v, size_t n)
 	p->len += n;
 }
 
+static void
+set_begin(struct pkt *p, uint16_t id)
+{
+	p->set = p->len;
+	put16(p, id);
+	put16(p, 0);
+}
+
+static void
+set_end(struct pkt *p)
+{
+	size_t n = p->len - p->set;
+
+	p->b[p->set + 2] = (uint8_t)(n >> 8);
+	p->b[p->set + 3] = (uint8_t)n;
+}
+
+static void
+collect(const struct flow_record *r, void *arg)
+{
+	struct sink *s = arg;
+
+	assert_true(s->n < 64);
+	s->recs[s->n++] = *r;
+}
+
 #endif

@@ -31,23 +31,6 @@ finish(struct pkt *p)
 	p->b[3] = (uint8_t)p->len;
 }
 
-static void
-set_begin(struct pkt *p, uint16_t id)
-{
-	p->set = p->len;
-	put16(p, id);
-	put16(p, 0);
-}
-
-static void
-set_end(struct pkt *p)
-{
-	size_t n = p->len - p->set;
-
-	p->b[p->set + 2] = (uint8_t)(n >> 8);
-	p->b[p->set + 3] = (uint8_t)n;
-}
-
 /* A template set with one template of (id, length) pairs (IANA elements). */
 static void
 template(struct pkt *p, uint16_t id, const uint16_t *pairs, uint16_t nfields)
@@ -69,15 +52,6 @@ withdraw(struct pkt *p, uint16_t set_id, uint16_t id)
 	put16(p, id);
 	put16(p, 0);
 	set_end(p);
-}
-
-static void
-collect(const struct flow_record *r, void *arg)
-{
-	struct sink *s = arg;
-
-	assert_true(s->n < 64);
-	s->recs[s->n++] = *r;
 }
 
 static struct addr

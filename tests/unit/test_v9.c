@@ -25,23 +25,6 @@ header(struct pkt *p, uint32_t seq, uint32_t source_id)
 	put32(p, source_id);
 }
 
-static void
-set_begin(struct pkt *p, uint16_t id)
-{
-	p->set = p->len;
-	put16(p, id);
-	put16(p, 0);
-}
-
-static void
-set_end(struct pkt *p)
-{
-	size_t n = p->len - p->set;
-
-	p->b[p->set + 2] = (uint8_t)(n >> 8);
-	p->b[p->set + 3] = (uint8_t)n;
-}
-
 /* A template flowset with one template of (type, length) pairs. */
 static void
 template(struct pkt *p, uint16_t id, const uint16_t *pairs, uint16_t nfields)
@@ -54,15 +37,6 @@ template(struct pkt *p, uint16_t id, const uint16_t *pairs, uint16_t nfields)
 	for (i = 0; i < nfields * 2; i++)
 		put16(p, pairs[i]);
 	set_end(p);
-}
-
-static void
-collect(const struct flow_record *r, void *arg)
-{
-	struct sink *s = arg;
-
-	assert_true(s->n < 64);
-	s->recs[s->n++] = *r;
 }
 
 static struct addr

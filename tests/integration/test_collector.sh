@@ -218,6 +218,21 @@ fp_wait_for "[ \"\$(fp_get $COL.8.0)\" = $((before + 300)) ]" 5
 fp_assert_eq "records on the new socket add to the kept totals" "$(fp_get "$COL.8.0")" "$((before + 300))"
 fp_assert "the old socket is closed" bash -c "! ss -Hlnu '( sport = :$PORT )' | grep -q ."
 
+# ------------------------------------------------- Nagios: the real check_snmp
+CHECK_SNMP=${CHECK_SNMP:-/usr/lib/nagios/plugins/check_snmp}
+if [[ -x "$CHECK_SNMP" ]]; then
+	snmp_args=(-H 127.0.0.1 -p "$FP_SNMPD_PORT" -P 2c -C public)
+	out=$("$CHECK_SNMP" "${snmp_args[@]}" -o "$COL.8.0" -w 1: -c 1: -l records); rc=$?
+	fp_assert_eq "check_snmp: records flowing is OK (exit 0)" "$rc" 0
+	fp_assert_match "check_snmp: perfdata carries fpColRecords as a counter" "$out" \
+		"records=$(fp_get "$COL.8.0")c"
+	out=$("$CHECK_SNMP" "${snmp_args[@]}" -o "$COL.4.0" -w 0 -c 10 -l kernel_drops); rc=$?
+	fp_assert_eq "check_snmp: kernel drops above 10 are CRITICAL (exit 2)" "$rc" 2
+	fp_assert_match "check_snmp: says CRITICAL with the drop count" "$out" "CRITICAL.*$drops"
+else
+	fp_diag "check_snmp not installed (monitoring-plugins-standard): Nagios checks skipped"
+fi
+
 fp_stop_flowpathd
 fp_assert_eq "SIGTERM: exit status 0" "$?" 0
 fp_stop_snmpd

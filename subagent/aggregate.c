@@ -22,6 +22,8 @@ struct aggregate {
 	struct prefix_trie *trie;
 	char		**net_names;
 	size_t		 nnets;
+	struct addr_prefix *net_prefixes;	/* as applied, to compare with a reload */
+	size_t		*net_nprefixes;
 	struct agg_state **aggs;
 	size_t		 naggs;
 	void		 (*hook)(void *);
@@ -60,8 +62,12 @@ networks_free(struct aggregate *a)
 	for (size_t i = 0; i < a->nnets; i++)
 		free(a->net_names[i]);
 	free(a->net_names);
+	free(a->net_prefixes);
+	free(a->net_nprefixes);
 	a->trie = NULL;
 	a->net_names = NULL;
+	a->net_prefixes = NULL;
+	a->net_nprefixes = NULL;
 	a->nnets = 0;
 }
 
@@ -123,15 +129,29 @@ network_index(const char *name, void *arg)
 	return -1;
 }
 
+static size_t
+total_prefixes(const struct fp_config *conf)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < conf->nnetworks; i++)
+		n += conf->networks[i].nprefixes;
+	return n;
+}
+
 /* Networks are indexed in configuration order; PREFIX_NONE is "other". */
 static bool
 networks_build(struct aggregate *a, const struct fp_config *conf)
 {
+	size_t total = total_prefixes(conf), k = 0;
+
 	networks_free(a);
 	if (conf->nnetworks == 0)
 		return true;
 	if ((a->trie = prefix_trie_new()) == NULL ||
-	    (a->net_names = calloc(conf->nnetworks, sizeof(char *))) == NULL)
+	    (a->net_names = calloc(conf->nnetworks, sizeof(char *))) == NULL ||
+	    (a->net_nprefixes = calloc(conf->nnetworks, sizeof(size_t))) == NULL ||
+	    (a->net_prefixes = calloc(total ? total : 1, sizeof(struct addr_prefix))) == NULL)
 		return false;
 	for (size_t i = 0; i < conf->nnetworks; i++) {
 		const struct cfg_network *n = &conf->networks[i];
@@ -139,32 +159,31 @@ networks_build(struct aggregate *a, const struct fp_config *conf)
 		if ((a->net_names[i] = strdup(n->name)) == NULL)
 			return false;
 		a->nnets = i + 1;
-		for (size_t j = 0; j < n->nprefixes; j++)
+		a->net_nprefixes[i] = n->nprefixes;
+		for (size_t j = 0; j < n->nprefixes; j++) {
+			a->net_prefixes[k++] = n->prefixes[j];
 			if (prefix_trie_insert(a->trie, &n->prefixes[j], (uint16_t)i) == -1)
 				return false;
+		}
 	}
 	return true;
 }
 
+/* The networks as applied, compared with a configuration: names, order and prefixes. */
 static bool
 networks_equal(const struct aggregate *a, const struct fp_config *conf)
 {
-	/* Names and order are what keys and filters refer to; prefixes are compared too. */
-	size_t nprefixes = 0;
+	size_t k = 0;
 
 	if (a->nnets != conf->nnetworks)
-		return false;
-	for (size_t i = 0; i < conf->nnetworks; i++)
-		nprefixes += conf->networks[i].nprefixes;
-	if (prefix_trie_count(a->trie) != nprefixes)
 		return false;
 	for (size_t i = 0; i < conf->nnetworks; i++) {
 		const struct cfg_network *n = &conf->networks[i];
 
-		if (strcmp(a->net_names[i], n->name) != 0)
+		if (strcmp(a->net_names[i], n->name) != 0 || a->net_nprefixes[i] != n->nprefixes)
 			return false;
-		for (size_t j = 0; j < n->nprefixes; j++)
-			if (prefix_trie_lookup(a->trie, &n->prefixes[j].addr) != i)
+		for (size_t j = 0; j < n->nprefixes; j++, k++)
+			if (memcmp(&a->net_prefixes[k], &n->prefixes[j], sizeof(n->prefixes[j])) != 0)
 				return false;
 	}
 	return true;
@@ -185,6 +204,9 @@ schedule_close(struct aggregate *a, struct agg_state *s)
 		delay_ms = 0;
 	s->timer = loop_timer_add(a->loop, clock_mono_ns() + delay_ms * CLOCK_NS_PER_MS,
 	    agg_timer, s);
+	if (s->timer == 0)
+		log_warnx("aggregation %s: out of memory for its close timer; it stops "
+		    "closing until the next reload", s->v.name);
 }
 
 static void
@@ -292,7 +314,7 @@ same_definition(const struct agg_state *s, const struct cfg_aggregation *c)
 bool
 aggregate_apply(struct aggregate *a, const struct fp_config *conf)
 {
-	bool nets_changed = a->trie == NULL ? conf->nnetworks > 0 : !networks_equal(a, conf);
+	bool nets_changed = !networks_equal(a, conf);
 	struct agg_state **next = calloc(conf->naggregations ? conf->naggregations : 1,
 	    sizeof(*next));
 	bool ok = true;

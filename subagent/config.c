@@ -1212,6 +1212,64 @@ check_filters(struct ctx *c, struct fp_config *cfg)
 	}
 }
 
+struct net_ref {
+	const struct addr_prefix *p;
+	uint32_t	 net;
+	uint32_t	 idx;
+};
+
+static int
+net_ref_cmp(const void *x, const void *y)
+{
+	const struct net_ref *a = x, *b = y;
+	int c = memcmp(a->p, b->p, sizeof(*a->p));
+
+	if (c != 0)
+		return c;
+	return a->net != b->net ? (a->net < b->net ? -1 : 1) : (a->idx < b->idx ? -1 : 1);
+}
+
+/*
+ * A prefix may be in one network once: in two it would be ambiguous (the
+ * first would silently win). Sorted, so 100 000 prefixes cost n log n.
+ */
+static void
+check_network_prefixes(struct ctx *c, const struct fp_config *cfg)
+{
+	config_setting_t *list = config_lookup(c->lc, "networks");
+	struct net_ref *refs;
+	size_t n = 0, k = 0;
+	char path[PATH_BUF], a[ADDR_STRLEN];
+
+	for (size_t i = 0; i < cfg->nnetworks; i++)
+		n += cfg->networks[i].nprefixes;
+	if (list == NULL || n < 2 || (refs = calloc(n, sizeof(*refs))) == NULL)
+		return;
+	for (size_t i = 0; i < cfg->nnetworks; i++)
+		for (size_t j = 0; j < cfg->networks[i].nprefixes; j++)
+			refs[k++] = (struct net_ref){ &cfg->networks[i].prefixes[j], (uint32_t)i,
+			    (uint32_t)j };
+	qsort(refs, n, sizeof(*refs), net_ref_cmp);
+	for (size_t i = 1; i < n; i++) {
+		const struct net_ref *r = &refs[i], *first = &refs[i - 1];
+		config_setting_t *g = config_setting_get_elem(list, r->net);
+		config_setting_t *ps = g ? config_setting_get_member(g, "prefixes") : NULL;
+		config_setting_t *e = ps && config_setting_is_aggregate(ps) ?
+		    config_setting_get_elem(ps, r->idx) : ps;
+
+		if (memcmp(r->p, first->p, sizeof(*r->p)) != 0 || e == NULL)
+			continue;
+		addr_format(&r->p->addr, a, sizeof(a));
+		snprintf(path, sizeof(path), "networks[%u].prefixes[%u]", r->net, r->idx);
+		if (r->net == first->net)
+			cfg_error(c, e, path, "%s/%u is listed twice", a, r->p->len);
+		else
+			cfg_error(c, e, path, "%s/%u is already in network \"%s\"", a, r->p->len,
+			    cfg->networks[first->net].name);
+	}
+	free(refs);
+}
+
 struct fp_config *
 config_load(const char *path, struct config_errors *errs)
 {
@@ -1230,6 +1288,7 @@ config_load(const char *path, struct config_errors *errs)
 	config_init(&lc);
 	if (read_config(&c)) {
 		walk_group(&c, config_root_setting(&lc), "", root_keys, cfg);
+		check_network_prefixes(&c, cfg);
 		check_filters(&c, cfg);
 	}
 	config_destroy(&lc);

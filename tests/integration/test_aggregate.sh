@@ -52,10 +52,12 @@ wait_phase() {
 fp_start_snmpd
 fp_free_port PORT || fp_bail "no free port"
 CONF=$FP_DIR/fp.conf
-fp_write_conf "$CONF" "$(cat <<CONF
+# agg_conf CAMPUS_V4_PREFIX: the configuration (a reload test changes the prefix)
+agg_conf() {
+	cat <<CONF
 collector = { listen = [ "127.0.0.1:$PORT" ]; };
 networks = (
-  { name = "campus"; prefixes = [ "10.0.0.0/8", "2001:db8:0:1::/64" ]; },
+  { name = "campus"; prefixes = [ "$1", "2001:db8:0:1::/64" ]; },
   { name = "transit"; prefixes = [ "198.18.0.0/15" ]; }
 );
 aggregations = (
@@ -66,7 +68,8 @@ aggregations = (
     filter = "dst port 22 or proto udp and dst port 123"; }
 );
 CONF
-)"
+}
+fp_write_conf "$CONF" "$(agg_conf 10.0.0.0/8)"
 fp_start_flowpathd "$CONF" || fp_bail "flowpathd did not start"
 fp_wait_for "fp_get $FP_OID_SYS.1.0 >/dev/null" 15 || fp_bail "flowpathd did not register"
 
@@ -159,6 +162,24 @@ fp_wait_for "[ \"\$(agg_get src-addr 8)\" != '$end2' ]" 15 || fp_bail "the secon
 sleep 0.3
 fp_assert_eq "the key keeps its row (same index, same text)" "$(fp_get "$KEY.2.$key_suffix")" "$key_text"
 fp_assert_eq "its counter doubled: the same traffic twice" "$(fp_get "$KEY.5.$key_suffix")" "$((first_key_octets * 2))"
+
+# ------------------------------------------------------------- reloads
+# The same configuration again keeps every aggregation's open interval; a
+# changed network prefix rebuilds the aggregations that use networks only.
+# All of it within one interval: start early in one.
+(( $(date +%s) % 10 <= 5 )) || wait_phase 1
+gen "$FP_DIR/g3" --dest "127.0.0.1:$PORT" --version 10 --records 2000 --rate 100000 \
+	--keys 2000 --seed 22
+fp_wait_for "[ \"\$(agg_get matrix 18)\" -ge 2000 ]" 5
+run_matrix=$(agg_get matrix 18) run_port=$(agg_get dst-port 18)
+fp_signal_flowpathd HUP
+fp_wait_for "[ \"\$(fp_get $FP_OID_SYS.6.0)\" = 1 ]" 5
+fp_assert_eq "identical reload: the matrix keeps its open interval" "$(agg_get matrix 18)" "$run_matrix"
+fp_write_conf "$CONF" "$(agg_conf 10.0.0.0/9)"
+fp_signal_flowpathd HUP
+fp_wait_for "[ \"\$(fp_get $FP_OID_SYS.6.0)\" = 2 ]" 5
+fp_assert_eq "a changed network prefix restarts the matrix" "$(agg_get matrix 18)" 0
+fp_assert_eq "and leaves the aggregations without networks alone" "$(agg_get dst-port 18)" "$run_port"
 
 fp_stop_flowpathd
 fp_assert_eq "SIGTERM: exit status 0" "$?" 0

@@ -371,6 +371,22 @@ filter_errors_name_the_column_and_networks_may_come_later(void **state)
 	    "5: aggregations[1].filter: column 13: unknown network \"lab2\"");
 }
 
+static void
+a_prefix_may_be_in_one_network_once(void **state)
+{
+	EXPECT("networks = (\n"
+	    "  { name = \"a\"; prefixes = [ \"10.0.0.0/8\", \"10.1.0.0/16\" ]; },\n"
+	    "  { name = \"b\"; prefixes = [ \"10.2.0.0/16\",\n"
+	    "                               \"10.0.0.0/8\" ]; },\n"
+	    "  { name = \"c\"; prefixes = [ \"192.0.2.0/24\", \"192.0.2.0/24\" ]; }\n"
+	    ");\n",
+	    "4: networks[1].prefixes[1]: 10.0.0.0/8 is already in network \"a\"",
+	    "5: networks[2].prefixes[1]: 192.0.2.0/24 is listed twice");
+	/* Overlapping is fine: the longest prefix wins. */
+	config_free(load_ok("networks = ( { name = \"a\"; prefixes = [ \"10.0.0.0/8\" ]; },\n"
+	    "  { name = \"b\"; prefixes = [ \"10.0.0.0/16\" ]; } );\n"));
+}
+
 /* Error classes, each with its exact text */
 
 static void
@@ -946,6 +962,7 @@ main(void)
 		cmocka_unit_test(collector_caps_default_when_absent),
 		cmocka_unit_test(exporter_override_errors_are_reported),
 		cmocka_unit_test(filter_errors_name_the_column_and_networks_may_come_later),
+		cmocka_unit_test(a_prefix_may_be_in_one_network_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

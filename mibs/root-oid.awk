@@ -22,6 +22,7 @@
 BEGIN {
     parent["enterprises"] = "1.3.6.1.4.1"
     parent["netSnmpPlaypen"] = "1.3.6.1.4.1.8072.9999.9999"
+    parent["fpNetSnmpPlaypen"] = "1.3.6.1.4.1.8072.9999.9999"
     node = "flowpathMIB"
     in_string = 0
     buf = ""
@@ -104,7 +105,7 @@ END {
         fail("value of " node " is not of the form { PARENT N }")
     p = tok[t + 2]
     if (!(p in parent))
-        fail("unknown parent \"" p "\" in \"" node " ::= { " p " ... }\"; this script knows only enterprises and netSnmpPlaypen (edit mibs/root-oid.awk to add one)")
+        fail("unknown parent \"" p "\" in \"" node " ::= { " p " ... }\"; this script knows only enterprises, netSnmpPlaypen and fpNetSnmpPlaypen (edit mibs/root-oid.awk to add one)")
 
     oid = parent[p]
     nsub = 0

@@ -62,12 +62,9 @@ for d in $mibdirs; do
 done
 IFS=$old_ifs
 
-netsnmp_mibdir=
-for d in ${FLOWPATH_NETSNMP_MIBDIR:-} /usr/share/snmp/mibs /usr/local/share/snmp/mibs; do
-	if [ -f "$d/NET-SNMP-MIB.txt" ]; then netsnmp_mibdir=$d; break; fi
-done
-[ -n "$netsnmp_mibdir" ] ||
-	skip "NET-SNMP-MIB.txt (imported for netSnmpPlaypen) not found in /usr/share/snmp/mibs or /usr/local/share/snmp/mibs; MIB checks not run. Set FLOWPATH_NETSNMP_MIBDIR to the directory holding it."
+# FLOWPATH-MIB imports only IETF modules; Net-SNMP's own directory is on the
+# path for snmptranslate's sake, whether or not it exists.
+netsnmp_mibdir=${FLOWPATH_NETSNMP_MIBDIR:-/usr/share/snmp/mibs}
 
 if [ ! -f "$mib" ]; then say "FAIL: module file '$mib' not found"; exit 1; fi
 if [ ! -f "$rootawk" ]; then say "FAIL: '$rootawk' not found"; exit 1; fi
@@ -372,7 +369,7 @@ else
 	neg "renumbered object" check_objects \
 		sed 's/::= { fpSystem 3 }/::= { fpSystem 13 }/' || fails=$((fails + 1))
 	neg "moved root" check_root_hdr \
-		sed -e 's/::= { netSnmpPlaypen \([0-9]*\) }/::= { netSnmpPlaypen 9\1 }/' \
+		sed -e 's/::= { fpNetSnmpPlaypen \([0-9]*\) }/::= { fpNetSnmpPlaypen 9\1 }/' \
 		    -e 's/::= { enterprises \([0-9]*\) }/::= { enterprises 9\1 }/' || fails=$((fails + 1))
 fi
 

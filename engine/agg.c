@@ -11,6 +11,26 @@
  * dependent lines (index entry, slot), so once the table outgrows the caches
  * it runs at memory latency. Capacities above AGG_MAX_CAPACITY are refused.
  *
+ * The index is allocated at its full size (the smallest power of two >=
+ * 2 * capacity) but only a power-of-two prefix of it is in use: it starts
+ * at AGG_INDEX_MIN entries and doubles (a rehash from the slots' stored
+ * hashes, no allocation) whenever the keys would pass half of it, so an
+ * interval with few keys probes a few cache lines, not megabytes. Each
+ * interval starts again from the smallest prefix. The full size is reached
+ * before the table fills, so the eviction path always sees the full index.
+ *
+ * The add of a tracked key touches only a slot's counters and key. The
+ * slab is line-aligned and a slot of at most 64 bytes is padded to 32 or 64
+ * so that it never straddles two cache lines. The other fields (Space-
+ * Saving error, heap position, hash), read on insertion, eviction, growth
+ * and close, go in that padding when they fit (keys of 9 to 24 bytes), else
+ * in a parallel array, so that memory per key stays as it was or within
+ * 8 bytes of it.
+ *
+ * Keys are stored zero-padded to whole 8-byte words; agg_add copies the
+ * caller's keylen bytes once into a zero-padded word buffer and then hashes
+ * and compares whole words inline.
+ *
  * Below the capacity every count is exact. At the capacity a new key takes
  * the slot of the key with the smallest octets m: its octets start at
  * m + octets and its error is m; its flows and packets start from this flow
@@ -45,10 +65,18 @@
 #define AGG_LINE	64
 /* Heap entries before the root, so that each group of four children is line-aligned. */
 #define AGG_HEAP_PAD	3
+/* Index entries in use at the start of each interval (power of two). */
+#define AGG_INDEX_MIN	256
+/* Words of the largest key, zero-padded. */
+#define AGG_KEY_WORDS	((KEY_MAX_BYTES + 7) / 8)
 
 /* A slot's header; its key follows it inline. */
 struct agg_slot {
 	struct agg_counts c;
+};
+
+/* A slot's fields that the add of a tracked key does not need. */
+struct agg_cold {
 	uint64_t	 error;
 	uint32_t	 hpos;		/* position in the heap once built */
 	uint32_t	 hash;
@@ -62,6 +90,7 @@ struct agg_hent {
 
 struct agg {
 	size_t		 keylen;
+	size_t		 kwords;	/* keylen in 8-byte words, rounded up */
 	uint32_t	 top;
 	uint32_t	 capacity;
 	uint32_t	 retention;
@@ -69,9 +98,13 @@ struct agg {
 
 	/* The open interval. */
 	uint8_t		*slab;		/* capacity * stride */
-	size_t		 stride;	/* slot header + key, 8-aligned */
+	size_t		 stride;	/* slot header + key: 32, 64 or 8-aligned */
+	struct agg_cold	*cold;		/* capacity of them, or NULL: in the slots */
+	uint8_t		*cold_base;	/* slot 0's cold fields */
+	size_t		 cold_stride;
 	uint64_t	*index;
-	size_t		 mask;		/* index size - 1 */
+	size_t		 mask;		/* index entries in use - 1 */
+	size_t		 max_mask;	/* index entries allocated - 1 */
 	struct agg_hent	*heap;		/* heap_mem + AGG_HEAP_PAD */
 	struct agg_hent	*heap_mem;
 	bool		 heaped;	/* heap valid; only once the table is full */
@@ -124,29 +157,88 @@ mix64(uint64_t x)
 }
 
 /*
- * Multiply-xorshift over 8-byte words (memcpy: keys have no alignment),
- * seeded per table. Not a keyed PRF: the seed only makes collisions differ
- * between processes; the capacity bounds any probe sequence regardless.
+ * A key's keylen bytes as whole words, the last one zero-padded: the bytes
+ * of k are exactly the key's, then zeros. Fixed-size copies only, so that
+ * no libc call is made and the tail is one store (no store-forwarding stall
+ * when it is read back as a word).
  */
-static uint32_t
-agg_hash(const struct agg *a, const uint8_t *key)
+static inline void
+key_words(uint64_t *k, const uint8_t *key, size_t len, size_t nw)
 {
-	uint64_t h = a->seed, w;
-	size_t i, len = a->keylen;
+	size_t i, r;
+	uint64_t w;
 
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&w, key + i, 8);
-		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-		h ^= h >> 29;
+	/* Words 0..nw-2 are whole (nw = (len + 7) / 8); peeled for constant nw. */
+	if (nw > 1)
+		memcpy(&k[0], key, 8);
+	if (nw > 2)
+		memcpy(&k[1], key + 8, 8);
+	for (i = 2; i + 1 < nw; i++)
+		memcpy(&k[i], key + 8 * i, 8);
+	i = 8 * (nw - 1);
+	if ((r = len - i) == 8) {
+		memcpy(&k[nw - 1], key + i, 8);
+		return;
 	}
-	if (i < len) {
+	key += i;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		uint32_t x;
+		uint16_t y;
+		size_t o = 0;
+
 		w = 0;
-		memcpy(&w, key + i, len - i);
-		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+		if (r & 4) {
+			memcpy(&x, key, 4);
+			w = x;
+			o = 4;
+		}
+		if (r & 2) {
+			memcpy(&y, key + o, 2);
+			w |= (uint64_t)y << (8 * o);
+			o += 2;
+		}
+		if (r & 1)
+			w |= (uint64_t)key[o] << (8 * o);
+	}
+#else
+	{
+		uint8_t b[8] = { 0 };
+		size_t j;
+
+		for (j = 0; j < r; j++)
+			b[j] = key[j];
+		memcpy(&w, b, 8);
+	}
+#endif
+	k[nw - 1] = w;
+}
+
+/*
+ * Multiply-xorshift over the key's zero-padded 8-byte words, seeded per
+ * table. Not a keyed PRF: the seed only makes collisions differ between
+ * processes; the capacity bounds any probe sequence regardless.
+ */
+static inline uint32_t
+hash_words(uint64_t seed, const uint64_t *k, size_t nw)
+{
+	uint64_t h = seed;
+	size_t i;
+
+	/* nw >= 1; the first three words peeled for constant nw. */
+	h = (h ^ k[0]) * UINT64_C(0x9e3779b97f4a7c15);
+	h ^= h >> 29;
+	for (i = 1; i < nw && i < 3; i++) {
+		h = (h ^ k[i]) * UINT64_C(0x9e3779b97f4a7c15);
 		h ^= h >> 29;
 	}
-	h = mix64(h);
-	return (uint32_t)(h ^ h >> 32);
+	for (i = 3; i < nw; i++) {
+		h = (h ^ k[i]) * UINT64_C(0x9e3779b97f4a7c15);
+		h ^= h >> 29;
+	}
+	/* One more multiply; its high half depends on every bit of h. */
+	h = (h ^ h >> 32) * UINT64_C(0xff51afd7ed558ccd);
+	return (uint32_t)(h >> 32);
 }
 
 static struct agg_slot *
@@ -155,15 +247,47 @@ slot_at(const struct agg *a, uint32_t slot)
 	return (struct agg_slot *)(void *)(a->slab + (size_t)slot * a->stride);
 }
 
+static struct agg_cold *
+cold_at(const struct agg *a, uint32_t slot)
+{
+	return (struct agg_cold *)(void *)(a->cold_base +
+	    (size_t)slot * a->cold_stride);
+}
+
 static uint8_t *
 slot_key(const struct agg *a, uint32_t slot)
 {
 	return a->slab + (size_t)slot * a->stride + sizeof(struct agg_slot);
 }
 
-/* The slot holding key, or AGG_NONE; *pos is where the probe stopped. */
-static uint32_t
-lookup(const struct agg *a, const uint8_t *key, uint32_t h, size_t *pos)
+/* Whether a slot's zero-padded key equals the words k. */
+static inline bool
+key_equal(const uint8_t *slotkey, const uint64_t *k, size_t nw)
+{
+	uint64_t w, d;
+	size_t i;
+
+	memcpy(&w, slotkey, 8);
+	d = w ^ k[0];
+	for (i = 1; i < nw && i < 3; i++) {
+		memcpy(&w, slotkey + 8 * i, 8);
+		d |= w ^ k[i];
+	}
+	for (i = 3; i < nw; i++) {
+		memcpy(&w, slotkey + 8 * i, 8);
+		d |= w ^ k[i];
+	}
+	return d == 0;
+}
+
+/*
+ * The slot holding the key k (zero-padded words), or AGG_NONE; *pos is
+ * where the probe stopped. The full 32-bit hash in the entry is compared
+ * before the slot is touched.
+ */
+static inline uint32_t
+lookup_words(const struct agg *a, const uint64_t *k, size_t nw, uint32_t h,
+    size_t *pos)
 {
 	size_t p = h & a->mask;
 	uint64_t e;
@@ -172,7 +296,7 @@ lookup(const struct agg *a, const uint8_t *key, uint32_t h, size_t *pos)
 	while ((e = a->index[p]) != AGG_EMPTY) {
 		if ((uint32_t)(e >> 32) == h) {
 			s = (uint32_t)e - 1;
-			if (memcmp(slot_key(a, s), key, a->keylen) == 0) {
+			if (key_equal(slot_key(a, s), k, nw)) {
 				*pos = p;
 				return s;
 			}
@@ -183,14 +307,47 @@ lookup(const struct agg *a, const uint8_t *key, uint32_t h, size_t *pos)
 	return AGG_NONE;
 }
 
+/* The slot holding key (keylen bytes), or AGG_NONE. */
+static uint32_t
+lookup(const struct agg *a, const uint8_t *key, size_t *pos)
+{
+	uint64_t k[AGG_KEY_WORDS];
+
+	key_words(k, key, a->keylen, a->kwords);
+	return lookup_words(a, k, a->kwords, hash_words(a->seed, k, a->kwords),
+	    pos);
+}
+
+/*
+ * Doubles the index prefix in use and reinserts every slot from its stored
+ * hash (no tombstones, and the table is not full yet, so nothing else
+ * points into the index). Never allocates: the full index exists.
+ */
+static void
+index_grow(struct agg *a)
+{
+	size_t size = (a->mask + 1) * 2, p;
+	uint32_t i, h;
+
+	memset(a->index, 0, size * sizeof(*a->index));
+	a->mask = size - 1;
+	for (i = 0; i < a->n; i++) {
+		h = cold_at(a, i)->hash;
+		for (p = h & a->mask; a->index[p] != AGG_EMPTY;
+		    p = (p + 1) & a->mask)
+			;
+		a->index[p] = (uint64_t)h << 32 | (i + 1);
+	}
+}
+
 /* Removes slot's entry; later entries of its run shift back into the hole. */
 static void
 index_remove(struct agg *a, uint32_t slot)
 {
 	size_t i, j, k;
-	uint64_t want = (uint64_t)slot_at(a, slot)->hash << 32 | (slot + 1);
+	uint64_t want = (uint64_t)cold_at(a, slot)->hash << 32 | (slot + 1);
 
-	i = slot_at(a, slot)->hash & a->mask;
+	i = cold_at(a, slot)->hash & a->mask;
 	while (a->index[i] != want)
 		i = (i + 1) & a->mask;
 	for (j = i;;) {
@@ -221,11 +378,11 @@ sift_down(struct agg *a, uint32_t i)
 		if (h[m].octets >= x.octets)
 			break;
 		h[i] = h[m];
-		slot_at(a, h[i].slot)->hpos = i;
+		cold_at(a, h[i].slot)->hpos = i;
 		i = m;
 	}
 	h[i] = x;
-	slot_at(a, x.slot)->hpos = i;
+	cold_at(a, x.slot)->hpos = i;
 }
 
 static void
@@ -236,7 +393,7 @@ heapify(struct agg *a)
 	for (i = 0; i < a->n; i++) {
 		a->heap[i].octets = slot_at(a, i)->c.octets;
 		a->heap[i].slot = i;
-		slot_at(a, i)->hpos = i;
+		cold_at(a, i)->hpos = i;
 	}
 	/* From the last parent, (n - 2) / 4, up to the root. */
 	for (i = a->n > 1 ? (a->n - 2) / 4 + 1 : 0; i-- > 0;)
@@ -248,7 +405,8 @@ struct agg *
 agg_new(const struct agg_params *p)
 {
 	struct agg *a;
-	size_t size;
+	size_t size, hot;
+	bool in_slot;
 
 	/* Invalid parameters are refused like a failed allocation. */
 	if (p == NULL || p->keylen < 1 || p->keylen > KEY_MAX_BYTES ||
@@ -258,6 +416,7 @@ agg_new(const struct agg_params *p)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->keylen = p->keylen;
+	a->kwords = (p->keylen + 7) / 8;
 	a->top = p->top;
 	a->capacity = p->capacity;
 	a->retention = p->retention;
@@ -266,9 +425,32 @@ agg_new(const struct agg_params *p)
 	    p->keylen);
 	for (size = 2; size < 2 * (size_t)p->capacity; size *= 2)
 		;
-	a->mask = size - 1;
-	a->stride = (sizeof(struct agg_slot) + p->keylen + 7) & ~(size_t)7;
-	a->slab = calloc(p->capacity, a->stride);
+	a->max_mask = size - 1;
+	a->mask = (size < AGG_INDEX_MIN ? size : AGG_INDEX_MIN) - 1;
+	hot = sizeof(struct agg_slot) + a->kwords * 8;
+	if (hot <= 32)
+		a->stride = 32;
+	else if (hot <= AGG_LINE)
+		a->stride = AGG_LINE;
+	else
+		a->stride = hot;
+	/* The cold fields go in the padding of a slot when they fit there. */
+	in_slot = a->stride - hot >= sizeof(struct agg_cold);
+	/* aligned_alloc wants a multiple of the alignment. */
+	size = ((size_t)p->capacity * a->stride + AGG_LINE - 1) &
+	    ~(size_t)(AGG_LINE - 1);
+	/* Not zeroed: every field of a slot is written before it is read. */
+	a->slab = aligned_alloc(AGG_LINE, size);
+	if (a->slab == NULL)
+		goto fail;
+	if (in_slot) {
+		a->cold_base = a->slab + hot;
+		a->cold_stride = a->stride;
+	} else if ((a->cold = calloc(p->capacity, sizeof(*a->cold))) != NULL) {
+		a->cold_base = (uint8_t *)a->cold;
+		a->cold_stride = sizeof(*a->cold);
+	}
+	size = a->max_mask + 1;
 	a->index = calloc(size, sizeof(*a->index));
 	/* aligned_alloc wants a multiple of the alignment. */
 	size = ((p->capacity + AGG_HEAP_PAD) * sizeof(*a->heap) + AGG_LINE - 1) &
@@ -276,8 +458,8 @@ agg_new(const struct agg_params *p)
 	if ((a->heap_mem = aligned_alloc(AGG_LINE, size)) != NULL)
 		a->heap = a->heap_mem + AGG_HEAP_PAD;
 	a->rank = calloc(p->top, sizeof(*a->rank));
-	if (a->slab == NULL || a->index == NULL || a->heap_mem == NULL ||
-	    a->rank == NULL)
+	if (a->slab == NULL || a->cold_base == NULL || a->index == NULL ||
+	    a->heap_mem == NULL || a->rank == NULL)
 		goto fail;
 	return a;
 fail:
@@ -291,6 +473,7 @@ agg_free(struct agg *a)
 	if (a == NULL)
 		return;
 	free(a->slab);
+	free(a->cold);
 	free(a->index);
 	free(a->heap_mem);
 	free(a->rank);
@@ -300,38 +483,33 @@ agg_free(struct agg *a)
 	free(a);
 }
 
-void
-agg_add(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
+/*
+ * A key not in the table: a new slot below the capacity, else Space-Saving
+ * takes over the smallest key's slot. Out of line so that the add of a
+ * tracked key, the common case, stays small.
+ */
+static __attribute__((noinline)) void
+agg_insert(struct agg *a, const uint64_t *k, uint32_t h, size_t pos,
+    uint64_t packets, uint64_t octets)
 {
 	struct agg_slot *s;
 	uint64_t min;
-	uint32_t h, slot;
-	size_t pos;
-
-	a->running.flows++;
-	sat_add(&a->running.packets, packets);
-	sat_add(&a->running.octets, octets);
-
-	h = agg_hash(a, key);
-	if ((slot = lookup(a, key, h, &pos)) != AGG_NONE) {
-		s = slot_at(a, slot);
-		s->c.flows++;
-		sat_add(&s->c.packets, packets);
-		sat_add(&s->c.octets, octets);
-		if (a->heaped) {
-			a->heap[s->hpos].octets = s->c.octets;
-			sift_down(a, s->hpos);
-		}
-		return;
-	}
+	uint32_t slot;
 
 	if (a->n < a->capacity) {
+		/* Load <= 1/2 of the prefix in use; the full index fits capacity. */
+		if (2 * ((size_t)a->n + 1) > a->mask + 1 && a->mask < a->max_mask) {
+			index_grow(a);
+			for (pos = h & a->mask; a->index[pos] != AGG_EMPTY;
+			    pos = (pos + 1) & a->mask)
+				;
+		}
 		slot = a->n++;
 		s = slot_at(a, slot);
 		s->c.flows = 1;
 		s->c.packets = packets;
 		s->c.octets = octets;
-		s->error = 0;
+		cold_at(a, slot)->error = 0;
 	} else {
 		/* Space-Saving: the newcomer takes over the smallest key's octets. */
 		if (!a->heaped)
@@ -348,15 +526,95 @@ agg_add(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
 		s->c.packets = packets;
 		s->c.octets = min;
 		sat_add(&s->c.octets, octets);
-		s->error = min;
+		cold_at(a, slot)->error = min;
 		a->heap[0].octets = s->c.octets;
 		sift_down(a, 0);
 		a->evictions++;
 		a->evictions_total++;
 	}
-	s->hash = h;
-	memcpy(slot_key(a, slot), key, a->keylen);
+	cold_at(a, slot)->hash = h;
+	/* Whole words: the padding after keylen stays zero. */
+	memcpy(slot_key(a, slot), k, a->kwords * 8);
 	a->index[pos] = (uint64_t)h << 32 | (slot + 1);
+}
+
+/* A tracked key's octets grew: it may sink in the min-heap (full table). */
+static __attribute__((noinline)) void
+heap_update(struct agg *a, uint32_t slot)
+{
+	a->heap[cold_at(a, slot)->hpos].octets = slot_at(a, slot)->c.octets;
+	sift_down(a, cold_at(a, slot)->hpos);
+}
+
+/* An add with nw = a->kwords; inlined with nw constant for short keys. */
+static inline __attribute__((always_inline)) void
+add_words(struct agg *a, const uint8_t *key, uint64_t packets,
+    uint64_t octets, size_t nw)
+{
+	uint64_t k[AGG_KEY_WORDS];
+	struct agg_slot *s;
+	uint32_t h, slot;
+	size_t pos;
+
+	a->running.flows++;
+	sat_add(&a->running.packets, packets);
+	sat_add(&a->running.octets, octets);
+
+	key_words(k, key, a->keylen, nw);
+	h = hash_words(a->seed, k, nw);
+	if ((slot = lookup_words(a, k, nw, h, &pos)) == AGG_NONE) {
+		agg_insert(a, k, h, pos, packets, octets);
+		return;
+	}
+	s = slot_at(a, slot);
+	s->c.flows++;
+	sat_add(&s->c.packets, packets);
+	sat_add(&s->c.octets, octets);
+	if (a->heaped)
+		heap_update(a, slot);
+}
+
+static __attribute__((noinline)) void
+add_w1(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
+{
+	add_words(a, key, packets, octets, 1);
+}
+
+static __attribute__((noinline)) void
+add_w2(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
+{
+	add_words(a, key, packets, octets, 2);
+}
+
+static __attribute__((noinline)) void
+add_w3(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
+{
+	add_words(a, key, packets, octets, 3);
+}
+
+static __attribute__((noinline)) void
+add_wn(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
+{
+	add_words(a, key, packets, octets, a->kwords);
+}
+
+void
+agg_add(struct agg *a, const uint8_t *key, uint64_t packets, uint64_t octets)
+{
+	switch (a->kwords) {
+	case 1:
+		add_w1(a, key, packets, octets);
+		break;
+	case 2:
+		add_w2(a, key, packets, octets);
+		break;
+	case 3:
+		add_w3(a, key, packets, octets);
+		break;
+	default:
+		add_wn(a, key, packets, octets);
+		break;
+	}
 }
 
 struct agg_counts
@@ -462,7 +720,7 @@ snapshot_new(const struct agg *a, uint32_t m, int64_t start_ms, int64_t end_ms)
 		memcpy(k, slot_key(a, a->rank[i]), a->keylen);
 		k += a->keylen;
 		row->c = slot_at(a, a->rank[i])->c;
-		row->error = slot_at(a, a->rank[i])->error;
+		row->error = cold_at(a, a->rank[i])->error;
 		/*
 		 * The slots' octets sum to the total and their flows and packets
 		 * to at most it; the clamps only matter once a counter saturated.
@@ -605,7 +863,7 @@ retained_update(struct agg *a, uint32_t m, uint64_t closes, int64_t start_ms,
 			l = closes;
 		}
 		last[i] = l;
-		slot = lookup(a, r->key, agg_hash(a, r->key), &pos);
+		slot = lookup(a, r->key, &pos);
 		if (slot != AGG_NONE)
 			counts_add(&r->total, &slot_at(a, slot)->c);
 	}
@@ -630,6 +888,8 @@ static void
 interval_reset(struct agg *a)
 {
 	memset(a->index, 0, (a->mask + 1) * sizeof(*a->index));
+	a->mask = (a->max_mask + 1 < AGG_INDEX_MIN ? a->max_mask + 1 :
+	    AGG_INDEX_MIN) - 1;
 	a->n = 0;
 	a->heaped = false;
 	memset(&a->running, 0, sizeof(a->running));

@@ -134,20 +134,41 @@ key_proto_name(uint8_t proto)
 	return NULL;
 }
 
+/*
+ * Each field is one store where the byte order allows it: agg_add reads the
+ * packed key back as words right away, and a load that spans several small
+ * stores cannot be forwarded from them (it waits for them to retire).
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define KEY_LE	1
+#else
+#define KEY_LE	0
+#endif
+
 static void
 put_be16(uint8_t *p, uint16_t v)
 {
+#if KEY_LE
+	v = __builtin_bswap16(v);
+	memcpy(p, &v, 2);
+#else
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
+#endif
 }
 
 static void
 put_be32(uint8_t *p, uint32_t v)
 {
+#if KEY_LE
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+#else
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+#endif
 }
 
 static uint16_t
@@ -164,8 +185,8 @@ get_be32(const uint8_t *p)
 }
 
 /* Family byte then 16 bytes; bytes past an IPv4 address are always zero. */
-static void
-pack_addr(uint8_t *p, const struct addr *a)
+static __attribute__((noinline)) void
+pack_addr_any(uint8_t *p, const struct addr *a)
 {
 	memset(p, 0, KEY_ADDR_WIDTH);
 	if (a->family == ADDR_V4) {
@@ -177,7 +198,30 @@ pack_addr(uint8_t *p, const struct addr *a)
 	}
 }
 
-static void
+/* As pack_addr_any; IPv4, the common case, inline in whole words. */
+static inline void
+pack_addr(uint8_t *p, const struct addr *a)
+{
+#if KEY_LE
+	if (a->family == ADDR_V4) {
+		/* Bytes 0-7: family, the address, zeros; then 8-16 zero. */
+		uint64_t w = 0;
+		uint32_t v4;
+
+		memcpy(&v4, a->bytes, 4);
+		w = (uint64_t)ADDR_V4 | (uint64_t)v4 << 8;
+		memcpy(p, &w, 8);
+		w = 0;
+		memcpy(p + 8, &w, 8);
+		p[16] = 0;
+		return;
+	}
+#endif
+	pack_addr_any(p, a);
+}
+
+/* Out of line, like network_of: keeps key_pack's common cases small. */
+static __attribute__((noinline)) void
 pack_prefix(uint8_t *p, const struct addr *a, uint8_t mask)
 {
 	unsigned bits, len;
@@ -197,14 +241,15 @@ pack_prefix(uint8_t *p, const struct addr *a, uint8_t mask)
 		p[2 + len / 8] = (uint8_t)(a->bytes[len / 8] & (0xff << (8 - len % 8)));
 }
 
-static uint16_t
+static __attribute__((noinline)) uint16_t
 network_of(const struct addr *a, key_network_fn net, void *arg)
 {
 	return net == NULL ? KEY_NETWORK_OTHER : net(a, arg);
 }
 
-size_t
-key_pack(const struct key_spec *spec, const struct flow_record *rec,
+/* Every field; the reference for key_pack's fast path. */
+static __attribute__((noinline)) size_t
+key_pack_any(const struct key_spec *spec, const struct flow_record *rec,
     key_network_fn net, void *net_arg, uint8_t *out)
 {
 	size_t n = spec_fields(spec), i;
@@ -263,6 +308,75 @@ key_pack(const struct key_spec *spec, const struct flow_record *rec,
 		case KEY_FIELD_COUNT:
 		default:
 			continue;	/* width 0: nothing to store */
+		}
+		p += field_widths[spec->field[i]];
+	}
+	return (size_t)(p - out);
+}
+
+/*
+ * The fields that need no call (IPv4 addresses, ports, proto, tos, AS
+ * numbers, interfaces) are packed here without one, so that this loop
+ * needs no saved registers; at the first other field the whole key is
+ * packed again by key_pack_any, which gives the same bytes.
+ */
+size_t
+key_pack(const struct key_spec *spec, const struct flow_record *rec,
+    key_network_fn net, void *net_arg, uint8_t *out)
+{
+	size_t n = spec_fields(spec), i;
+	uint8_t *p = out;
+	const struct addr *ad;
+
+	for (i = 0; i < n; i++) {
+		switch (spec->field[i]) {
+		case KEY_SRC_ADDR:
+			ad = &rec->src;
+			goto addr;
+		case KEY_DST_ADDR:
+			ad = &rec->dst;
+			goto addr;
+		case KEY_NEXT_HOP:
+			ad = &rec->next_hop;
+			goto addr;
+		case KEY_EXPORTER:
+			ad = &rec->exporter;
+		addr:
+			if (!KEY_LE || ad->family != ADDR_V4)
+				return key_pack_any(spec, rec, net, net_arg, out);
+			pack_addr(p, ad);
+			break;
+		case KEY_SRC_PORT:
+			put_be16(p, rec->src_port);
+			break;
+		case KEY_DST_PORT:
+			put_be16(p, rec->dst_port);
+			break;
+		case KEY_PROTO:
+			p[0] = rec->proto;
+			break;
+		case KEY_TOS:
+			p[0] = rec->tos;
+			break;
+		case KEY_SRC_AS:
+			put_be32(p, rec->src_as);
+			break;
+		case KEY_DST_AS:
+			put_be32(p, rec->dst_as);
+			break;
+		case KEY_IN_IF:
+			put_be32(p, rec->in_if);
+			break;
+		case KEY_OUT_IF:
+			put_be32(p, rec->out_if);
+			break;
+		case KEY_SRC_PREFIX:
+		case KEY_DST_PREFIX:
+		case KEY_SRC_NETWORK:
+		case KEY_DST_NETWORK:
+		case KEY_FIELD_COUNT:
+		default:
+			return key_pack_any(spec, rec, net, net_arg, out);
 		}
 		p += field_widths[spec->field[i]];
 	}

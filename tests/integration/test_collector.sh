@@ -78,13 +78,13 @@ fi
 # v5: three exporters 127.0.0.1..3, header sampling 1:10 (127.0.0.3 is
 # overridden to 1:7 by the configuration); v9 and IPFIX: two exporters each,
 # sampling announced in options data; IPFIX over IPv6 from ::1.
-gen "$FP_DIR/v5" --dest "127.0.0.1:$PORT" --version 5 --records 30000 --rate 60000 \
+gen "$FP_DIR/v5" --dest "127.0.0.1:$PORT" --version 5 --records 30000 --rate 30000 \
 	--exporters 3 --sampling 10 --seed 11 --domain 1
-gen "$FP_DIR/v9" --dest "127.0.0.1:$PORT" --version 9 --records 30000 --rate 60000 \
+gen "$FP_DIR/v9" --dest "127.0.0.1:$PORT" --version 9 --records 30000 --rate 30000 \
 	--exporters 2 --sampling 20 --seed 12 --domain 2 --ipv6-share 0.3
-gen "$FP_DIR/ipfix" --dest "127.0.0.1:$PORT" --version 10 --records 30000 --rate 60000 \
+gen "$FP_DIR/ipfix" --dest "127.0.0.1:$PORT" --version 10 --records 30000 --rate 30000 \
 	--exporters 2 --sampling 50 --seed 13 --domain 3 --ipv6-share 0.5
-gen "$FP_DIR/ipfix6" --dest "[::1]:$PORT6" --version 10 --records 5000 --rate 60000 \
+gen "$FP_DIR/ipfix6" --dest "[::1]:$PORT6" --version 10 --records 5000 --rate 30000 \
 	--exporters 1 --seed 14 --domain 4
 records_sent=0
 for f in v5 v9 ipfix ipfix6; do

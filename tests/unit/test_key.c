@@ -534,11 +534,55 @@ damaged_key_bytes_format_safely(void **state)
 	assert_string_equal(buf, "- 255.255.255.255/32 -");
 }
 
+/*
+ * key_pack has a fast path for IPv4 addresses and plain fields and a
+ * reference packer for the rest; a spec that also holds a prefix takes the
+ * reference packer from its first field. Both must give the same bytes.
+ */
+static void
+fast_path_and_reference_packer_agree(void **state)
+{
+	static const enum key_field plain[] = {
+		KEY_SRC_ADDR, KEY_DST_ADDR, KEY_NEXT_HOP, KEY_EXPORTER, KEY_SRC_PORT,
+		KEY_DST_PORT, KEY_PROTO, KEY_TOS, KEY_SRC_AS, KEY_DST_AS, KEY_IN_IF, KEY_OUT_IF
+	};
+	struct flow_record r = sample();
+	uint8_t fast[KEY_MAX_BYTES], ref[KEY_MAX_BYTES];
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		r.src.bytes[3] = (uint8_t)x;
+		r.dst.bytes[2] = (uint8_t)(x >> 8);
+		r.src_port = (uint16_t)x;
+		r.dst_port = (uint16_t)(x >> 16);
+		r.proto = (uint8_t)(x >> 3);
+		r.tos = (uint8_t)(x >> 11);
+		r.src_as = x;
+		r.dst_as = ~x;
+		r.in_if = x >> 7;
+		r.out_if = x >> 9;
+		for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+			struct key_spec one = { { plain[i] }, 1 };
+			struct key_spec with_prefix = { { plain[i], KEY_SRC_PREFIX }, 2 };
+			size_t n = key_pack(&one, &r, NULL, NULL, fast);
+
+			assert_int_equal(key_pack(&with_prefix, &r, NULL, NULL, ref),
+			    n + key_field_width(KEY_SRC_PREFIX));
+			assert_memory_equal(fast, ref, n);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(field_names_parse_in_enum_order),
+		cmocka_unit_test(fast_path_and_reference_packer_agree),
 		cmocka_unit_test(unknown_field_names_are_refused),
 		cmocka_unit_test(field_widths_follow_the_layout),
 		cmocka_unit_test(field_offsets_add_up_the_widths_before),

@@ -1,0 +1,68 @@
+/*
+ * The metric store: every number flowpathd publishes, by name
+ * ("probe.lo-icmp.rtt", "agg.web.octets", "exporter.192.0.2.1.lost",
+ * "collector.drops"), with a bounded in-memory history of timestamped
+ * samples that the rules read (windows, offsets). Pure: times are passed in
+ * (monotonic ns); no clocks, no I/O.
+ *
+ * Bounds: at most max_metrics names (further names are refused and
+ * counted), and per metric a ring of points whose length follows the
+ * retention the rules ask for (metric_retain), capped by max_points.
+ */
+#ifndef FP_METRIC_H
+#define FP_METRIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRIC_NAME_MAX 255
+
+struct metric_limits {
+	uint32_t	 max_metrics;		/* default 100000 */
+	uint32_t	 max_points;		/* per metric, default 90000 (25 h at 1 s) */
+	int64_t		 default_retention_ns;	/* history kept when no rule asks for more, default 10 min */
+};
+
+struct metric_point {
+	int64_t		 t_ns;
+	double		 v;
+};
+
+struct metric_store;
+
+/* limits NULL: the defaults. NULL when out of memory. */
+struct metric_store *metric_store_new(const struct metric_limits *);
+void		 metric_store_free(struct metric_store *);
+
+/*
+ * The id (>= 1) of name, created if new; 0 when the name is invalid (empty,
+ * longer than METRIC_NAME_MAX) or the store is full (counted).
+ */
+uint32_t	 metric_intern(struct metric_store *, const char *name);
+/* 0 when unknown. */
+uint32_t	 metric_find(const struct metric_store *, const char *name);
+const char	*metric_name(const struct metric_store *, uint32_t id);
+size_t		 metric_count(const struct metric_store *);
+uint64_t	 metric_refused(const struct metric_store *);
+
+/*
+ * A sample at t_ns. Samples of one metric come in time order; one older
+ * than the newest is dropped (counted). NaN is not stored.
+ */
+void		 metric_put(struct metric_store *, uint32_t id, int64_t t_ns, double v);
+
+/* Keep at least age_ns of history for id (the longest any rule needs). */
+void		 metric_retain(struct metric_store *, uint32_t id, int64_t age_ns);
+
+/* The newest point; false when the metric has none. */
+bool		 metric_last(const struct metric_store *, uint32_t id, struct metric_point *out);
+/* Time of the oldest point kept; INT64_MAX when none. */
+int64_t		 metric_oldest_ns(const struct metric_store *, uint32_t id);
+
+/* Calls cb for each point with from_ns <= t_ns <= to_ns, oldest first; returns how many. */
+typedef void (*metric_point_cb)(void *arg, const struct metric_point *);
+size_t		 metric_range(const struct metric_store *, uint32_t id, int64_t from_ns, int64_t to_ns,
+		    metric_point_cb cb, void *arg);
+
+#endif

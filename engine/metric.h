@@ -45,6 +45,10 @@ uint32_t	 metric_find(const struct metric_store *, const char *name);
 const char	*metric_name(const struct metric_store *, uint32_t id);
 size_t		 metric_count(const struct metric_store *);
 uint64_t	 metric_refused(const struct metric_store *);
+/* Samples not stored: out of order, NaN, unknown id. */
+uint64_t	 metric_dropped(const struct metric_store *);
+/* Points overwritten inside their retention because a ring hit max_points. */
+uint64_t	 metric_truncated(const struct metric_store *);
 
 /*
  * A sample at t_ns. Samples of one metric come in time order; one older
@@ -52,7 +56,11 @@ uint64_t	 metric_refused(const struct metric_store *);
  */
 void		 metric_put(struct metric_store *, uint32_t id, int64_t t_ns, double v);
 
-/* Keep at least age_ns of history for id (the longest any rule needs). */
+/*
+ * Keep at least age_ns of history for id (the longest any rule needs):
+ * points are trimmed only while the next one is at least age_ns older than
+ * the newest, so one point at or before newest - age_ns stays.
+ */
 void		 metric_retain(struct metric_store *, uint32_t id, int64_t age_ns);
 
 /* The newest point; false when the metric has none. */

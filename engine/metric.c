@@ -347,6 +347,23 @@ ring_lower_bound(const struct metric *m, int64_t t)
 }
 
 size_t
+metric_tail(const struct metric_store *s, uint32_t id, int64_t to_ns, size_t n,
+    struct metric_point *out)
+{
+	const struct metric *m = metric_get(s, id);
+	uint32_t end, first, i;
+
+	if (m == NULL || m->n == 0 || n == 0)
+		return 0;
+	/* end: one past the last point <= to_ns. */
+	end = to_ns == INT64_MAX ? m->n : ring_lower_bound(m, to_ns + 1);
+	first = end > n ? end - (uint32_t)n : 0;
+	for (i = first; i < end; i++)
+		out[i - first] = *ring_at(m, i);
+	return end - first;
+}
+
+size_t
 metric_range(const struct metric_store *s, uint32_t id, int64_t from_ns, int64_t to_ns,
     metric_point_cb cb, void *arg)
 {

@@ -65,6 +65,12 @@ void		 metric_retain(struct metric_store *, uint32_t id, int64_t age_ns);
 
 /* The newest point; false when the metric has none. */
 bool		 metric_last(const struct metric_store *, uint32_t id, struct metric_point *out);
+/*
+ * Up to n of the newest points with t_ns <= to_ns into out, oldest first;
+ * returns how many (the rules' staleness check reads the recent spacing).
+ */
+size_t		 metric_tail(const struct metric_store *, uint32_t id, int64_t to_ns, size_t n,
+		    struct metric_point *out);
 /* Time of the oldest point kept; INT64_MAX when none. */
 int64_t		 metric_oldest_ns(const struct metric_store *, uint32_t id);
 

@@ -271,6 +271,31 @@ range_bounds_are_inclusive(void **state)
 	metric_store_free(s);
 }
 
+static void
+tail_gives_the_newest_points_up_to_a_time_oldest_first(void **state)
+{
+	struct metric_store *s = store(0, 0, 20 * SEC);
+	uint32_t id = metric_intern(s, "x");
+	struct metric_point p[8];
+	int i;
+
+	assert_int_equal(metric_tail(s, id, INT64_MAX, 8, p), 0);
+	for (i = 0; i < 100; i++)
+		metric_put(s, id, i * SEC, i);
+	assert_int_equal(metric_tail(s, id, INT64_MAX, 3, p), 3);
+	assert_true(p[0].v == 97 && p[1].v == 98 && p[2].v == 99);
+	assert_int_equal(metric_tail(s, id, 90 * SEC, 2, p), 2);
+	assert_true(p[0].v == 89 && p[1].v == 90);
+	assert_int_equal(metric_tail(s, id, 90 * SEC - 1, 2, p), 2);
+	assert_true(p[0].v == 88 && p[1].v == 89);
+	/* Only 79..99 are kept: asking before them finds nothing. */
+	assert_int_equal(metric_tail(s, id, 80 * SEC, 8, p), 2);
+	assert_true(p[0].v == 79 && p[1].v == 80);
+	assert_int_equal(metric_tail(s, id, 78 * SEC, 8, p), 0);
+	assert_int_equal(metric_tail(s, 9, INT64_MAX, 8, p), 0);
+	metric_store_free(s);
+}
+
 /*
  * Random spacings, repeats and out-of-order samples against a list of every
  * accepted sample: the store keeps the suffix starting at the newest sample
@@ -360,6 +385,7 @@ main(void)
 		cmocka_unit_test(max_points_caps_the_ring_and_counts_what_it_overwrites),
 		cmocka_unit_test(range_visits_points_in_time_order_across_the_ring_wrap),
 		cmocka_unit_test(range_bounds_are_inclusive),
+		cmocka_unit_test(tail_gives_the_newest_points_up_to_a_time_oldest_first),
 		cmocka_unit_test(random_puts_and_ranges_match_a_list_of_every_sample),
 	};
 

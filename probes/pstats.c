@@ -1,18 +1,47 @@
-/* Probe statistics over a sliding window: see pstats.h. */
+/*
+ * Probe statistics over a sliding window of send times.
+ *
+ * Outcomes are kept in a ring in the order they are reported. That order
+ * is almost, not quite, send order: a loss is decided at its deadline, after
+ * replies to later sends. So the ring is trimmed from its head while the
+ * head is out of the window, and the summary skips any older outcome still
+ * behind a newer head. The ring doubles on demand up to max_samples; when
+ * full, the oldest outcome is dropped, and while such a dropped outcome
+ * would still be inside the window the summary says truncated.
+ */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "probes/pstats.h"
 
+#define PSTATS_RING_MIN	16
+
+struct pstats_outcome {
+	int64_t		 sent_ns;
+	int64_t		 rtt_ns;
+	uint32_t	 seq;
+	bool		 lost;
+};
+
 struct pstats {
 	int64_t		 window_ns;
 	uint32_t	 max_samples;
+	uint32_t	 cap;		/* ring slots allocated */
+	uint32_t	 head;		/* slot of the oldest outcome */
+	uint32_t	 n;		/* outcomes kept */
+	struct pstats_outcome *ring;
+	struct pstats_outcome *scratch;	/* cap slots, for the summary's sorts */
+	int64_t		 dropped_sent;	/* newest send time dropped for room */
+	int64_t		 last_rtt;
+	double		 jitter;	/* RFC 3550 A.8 J, ns */
+	bool		 have_rtt;
 };
 
 struct pstats *
 pstats_new(int64_t window_ns, uint32_t max_samples)
 {
-	struct pstats	*ps;
+	struct pstats *ps;
 
 	if (window_ns <= 0 || max_samples < 2)
 		return NULL;
@@ -20,39 +49,213 @@ pstats_new(int64_t window_ns, uint32_t max_samples)
 		return NULL;
 	ps->window_ns = window_ns;
 	ps->max_samples = max_samples;
+	ps->dropped_sent = INT64_MIN;
 	return ps;
 }
 
 void
 pstats_free(struct pstats *ps)
 {
+	if (ps == NULL)
+		return;
+	free(ps->ring);
+	free(ps->scratch);
 	free(ps);
+}
+
+static struct pstats_outcome *
+pstats_at(const struct pstats *ps, uint32_t i)
+{
+	return &ps->ring[(ps->head + i) % ps->cap];
+}
+
+/* Doubles the ring, oldest first at slot 0. False when at the cap or out of memory. */
+static bool
+pstats_grow(struct pstats *ps)
+{
+	struct pstats_outcome *ring, *scratch;
+	uint32_t cap, i;
+
+	if (ps->cap >= ps->max_samples)
+		return false;
+	cap = ps->cap == 0 ? PSTATS_RING_MIN : ps->cap * 2;
+	if (cap > ps->max_samples || cap < ps->cap)
+		cap = ps->max_samples;
+	if ((ring = calloc(cap, sizeof(*ring))) == NULL)
+		return false;
+	if ((scratch = calloc(cap, sizeof(*scratch))) == NULL) {
+		free(ring);
+		return false;
+	}
+	for (i = 0; i < ps->n; i++)
+		ring[i] = *pstats_at(ps, i);
+	free(ps->ring);
+	free(ps->scratch);
+	ps->ring = ring;
+	ps->scratch = scratch;
+	ps->cap = cap;
+	ps->head = 0;
+	return true;
+}
+
+static void
+pstats_drop_head(struct pstats *ps)
+{
+	ps->head = (ps->head + 1) % ps->cap;
+	ps->n--;
+}
+
+static void
+pstats_push(struct pstats *ps, const struct pstats_outcome *o)
+{
+	if (ps->n == ps->cap && !pstats_grow(ps)) {
+		if (ps->cap == 0)
+			return;
+		if (pstats_at(ps, 0)->sent_ns > ps->dropped_sent)
+			ps->dropped_sent = pstats_at(ps, 0)->sent_ns;
+		pstats_drop_head(ps);
+	}
+	*pstats_at(ps, ps->n) = *o;
+	ps->n++;
 }
 
 void
 pstats_reply(struct pstats *ps, uint32_t seq, int64_t sent_ns, int64_t rtt_ns)
 {
+	struct pstats_outcome o = { sent_ns, rtt_ns, seq, false };
+	double d;
+
+	/* RFC 3550 A.8: the send spacing cancels for round trips, D is the RTT change. */
+	if (ps->have_rtt) {
+		d = fabs((double)rtt_ns - (double)ps->last_rtt);
+		ps->jitter += (d - ps->jitter) / 16.0;
+	}
+	ps->last_rtt = rtt_ns;
+	ps->have_rtt = true;
+	pstats_push(ps, &o);
 }
 
 void
 pstats_lost(struct pstats *ps, uint32_t seq, int64_t sent_ns)
 {
+	struct pstats_outcome o = { sent_ns, 0, seq, true };
+
+	pstats_push(ps, &o);
 }
 
 int64_t
 pstats_last_rtt(const struct pstats *ps)
 {
-	return 0;
+	return ps->last_rtt;
 }
 
 int64_t
 pstats_jitter(const struct pstats *ps)
 {
-	return 0;
+	return llround(ps->jitter);
+}
+
+static int
+pstats_by_rtt(const void *a, const void *b)
+{
+	const struct pstats_outcome *x = a, *y = b;
+
+	return (x->rtt_ns > y->rtt_ns) - (x->rtt_ns < y->rtt_ns);
+}
+
+static int
+pstats_by_seq(const void *a, const void *b)
+{
+	const struct pstats_outcome *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Nearest rank (the smallest value with at least pct % at or below it) of n sorted samples. */
+static int64_t
+pstats_rank(const struct pstats_outcome *s, uint32_t n, uint32_t pct)
+{
+	uint64_t rank = ((uint64_t)pct * n + 99) / 100;
+
+	return s[rank == 0 ? 0 : rank - 1].rtt_ns;
+}
+
+/*
+ * RFC 3393 IPDV between consecutive sequence numbers both received. seq
+ * was rebased so that the window sorts in send order across the 32-bit wrap.
+ */
+static void
+pstats_ipdv(struct pstats_outcome *s, uint32_t n, struct pstats_summary *out)
+{
+	long double sum = 0;
+	uint32_t i;
+
+	qsort(s, n, sizeof(*s), pstats_by_seq);
+	for (i = 1; i < n; i++) {
+		if (s[i].seq != s[i - 1].seq + 1)
+			continue;
+		sum += fabsl((long double)s[i].rtt_ns - (long double)s[i - 1].rtt_ns);
+		out->ipdv_pairs++;
+	}
+	if (out->ipdv_pairs > 0)
+		out->ipdv_mean = llroundl(sum / out->ipdv_pairs);
+}
+
+/* Mean and population stddev in two passes in long double: exact enough for 60 s RTTs squared. */
+static void
+pstats_moments(const struct pstats_outcome *s, uint32_t n, struct pstats_summary *out)
+{
+	long double sum = 0, mean, dev, sq = 0;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		sum += s[i].rtt_ns;
+	mean = sum / n;
+	for (i = 0; i < n; i++) {
+		dev = s[i].rtt_ns - mean;
+		sq += dev * dev;
+	}
+	out->mean = llroundl(mean);
+	out->stddev = llroundl(sqrtl(sq / n));
 }
 
 void
 pstats_summary(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 {
+	const struct pstats_outcome *o;
+	int64_t cutoff = now_ns - ps->window_ns;
+	uint32_t i, n = 0, base = 0;
+
 	memset(out, 0, sizeof(*out));
+	while (ps->n > 0 && pstats_at(ps, 0)->sent_ns < cutoff)
+		pstats_drop_head(ps);
+	out->truncated = ps->dropped_sent >= cutoff;
+	if (ps->n > 0)
+		base = pstats_at(ps, ps->n - 1)->seq - 0x80000000u;
+	for (i = 0; i < ps->n; i++) {
+		o = pstats_at(ps, i);
+		if (o->sent_ns < cutoff)
+			continue;
+		if (o->lost) {
+			out->lost++;
+			continue;
+		}
+		ps->scratch[n] = *o;
+		ps->scratch[n].seq -= base;
+		n++;
+	}
+	out->received = n;
+	if (n + out->lost > 0)
+		out->loss_ppm = (uint32_t)(((uint64_t)out->lost * 1000000 +
+		    (n + out->lost) / 2) / (n + out->lost));
+	if (n == 0)
+		return;
+	pstats_ipdv(ps->scratch, n, out);
+	pstats_moments(ps->scratch, n, out);
+	qsort(ps->scratch, n, sizeof(*ps->scratch), pstats_by_rtt);
+	out->min = ps->scratch[0].rtt_ns;
+	out->max = ps->scratch[n - 1].rtt_ns;
+	out->p50 = pstats_rank(ps->scratch, n, 50);
+	out->p95 = pstats_rank(ps->scratch, n, 95);
+	out->p99 = pstats_rank(ps->scratch, n, 99);
 }

@@ -81,6 +81,8 @@ struct list_spec {
 	const struct key *keys;
 	void		 (*init)(void *);
 	void		 (*check)(struct ctx *, config_setting_t *, const char *, void *);
+	/* After the group's keys, only when they had no error: checks across keys. */
+	void		 (*post)(struct ctx *, config_setting_t *, const char *, void *);
 };
 
 #define FIELD(type, m)	.off = offsetof(type, m), .width = sizeof(((type *)0)->m)
@@ -534,6 +536,7 @@ walk_list(struct ctx *c, config_setting_t *s, const char *path, void *obj,
 	char ipath[PATH_BUF];
 	config_setting_t *g;
 	char *items;
+	size_t before;
 	int n, i;
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
@@ -557,9 +560,12 @@ walk_list(struct ctx *c, config_setting_t *s, const char *path, void *obj,
 			continue;
 		}
 		c->index = (size_t)i;
+		before = c->nerrors;
 		if (ls->check != NULL)
 			ls->check(c, g, ipath, items + (size_t)i * ls->size);
 		walk_group(c, g, ipath, ls->keys, items + (size_t)i * ls->size);
+		if (ls->post != NULL && c->nerrors == before)
+			ls->post(c, g, ipath, items + (size_t)i * ls->size);
 	}
 	c->items = NULL;
 }
@@ -802,7 +808,11 @@ parse_agg_keys(struct ctx *c, config_setting_t *s, const char *path, void *obj,
 
 static const char *const probe_types[] = { "icmp", "udp", "tcp", NULL };
 
-/* ICMP targets an address; UDP and TCP an address and port. */
+/*
+ * ICMP targets an address; UDP and TCP an address and port. The common
+ * mix-up (a port where none belongs, or none where one is needed) is named
+ * as such rather than as a malformed address.
+ */
 static void
 parse_probe_target(struct ctx *c, config_setting_t *s, const char *path,
     void *obj, const struct key *k)
@@ -810,6 +820,7 @@ parse_probe_target(struct ctx *c, config_setting_t *s, const char *path,
 	struct cfg_probe *p = obj;
 	config_setting_t *type = config_setting_get_member(config_setting_parent(s), "type");
 	const char *text, *t, *reason;
+	struct addr_endpoint ep;
 	char q[QUOTE_BUF];
 
 	if ((text = get_text(c, s, path)) == NULL || type == NULL ||
@@ -819,10 +830,47 @@ parse_probe_target(struct ctx *c, config_setting_t *s, const char *path,
 	if (strcmp(t, "icmp") == 0) {
 		p->target.port = 0;
 		reason = addr_parse(text, &p->target.addr);
-	} else
+		if (reason != NULL && addr_parse_endpoint(text, &ep) == NULL)
+			reason = "an icmp target is an address without a port";
+	} else {
 		reason = addr_parse_endpoint(text, &p->target);
+		if (reason != NULL && addr_parse(text, &ep.addr) == NULL)
+			reason = strcmp(t, "udp") == 0 ?
+			    "a udp target needs a port (ADDRESS:PORT or [ADDRESS]:PORT)" :
+			    "a tcp target needs a port (ADDRESS:PORT or [ADDRESS]:PORT)";
+	}
 	if (reason != NULL)
 		cfg_error(c, s, path, "%s: %s", reason, quote(text, q));
+}
+
+/* tos is the whole octet; dscp its upper six bits (RFC 2474): one of the two. */
+static void
+check_probe(struct ctx *c, config_setting_t *g, const char *path, void *item)
+{
+	if (config_setting_get_member(g, "tos") != NULL &&
+	    config_setting_get_member(g, "dscp") != NULL)
+		cfg_error(c, g, path, "set tos or dscp, not both");
+}
+
+/*
+ * The window holds the samples the statistics are taken over: shorter than
+ * one interval it would hold at most one send, and often none.
+ */
+static void
+post_probe(struct ctx *c, config_setting_t *g, const char *path, void *item)
+{
+	struct cfg_probe *p = item;
+	config_setting_t *w = config_setting_get_member(g, "window");
+	char kpath[PATH_BUF];
+
+	if (config_setting_get_member(g, "dscp") != NULL)
+		p->tos = (uint8_t)(p->dscp << 2);
+	if (p->window_ns >= p->interval_ns)
+		return;
+	join_path(kpath, path, w != NULL ? "window" : "interval");
+	cfg_error(c, w != NULL ? w : config_setting_get_member(g, "interval"), kpath,
+	    "the window (%.10g s) must be at least the interval (%.10g s)",
+	    (double)p->window_ns / NS, (double)p->interval_ns / NS);
 }
 
 /* collector.exporters[].address: one address, each listed once. */
@@ -931,7 +979,7 @@ init_exporter(void *item)
 }
 
 static const struct list_spec exporters_spec =
-	{ sizeof(struct cfg_exporter), exporter_keys, init_exporter, NULL };
+	{ sizeof(struct cfg_exporter), exporter_keys, init_exporter, NULL, NULL };
 
 static const struct key collector_keys[] = {
 	{ .name = "listen", ENDPOINTS(struct fp_config, collector.listen, collector.nlisten, 0) },
@@ -976,6 +1024,7 @@ static const struct key probe_keys[] = {
 	SECONDS("timeout", struct cfg_probe, timeout_ns, NS / 100, 60 * NS),
 	INT("size", struct cfg_probe, size, 0, 65000, " bytes"),
 	INT("tos", struct cfg_probe, tos, 0, 255, ""),
+	INT("dscp", struct cfg_probe, dscp, 0, 63, ""),
 	SECONDS("window", struct cfg_probe, window_ns, NS, 86400 * NS),
 	{ 0 }
 };
@@ -1053,15 +1102,15 @@ init_none(void *item)
 }
 
 static const struct list_spec networks_spec =
-	{ sizeof(struct cfg_network), network_keys, init_none, NULL };
+	{ sizeof(struct cfg_network), network_keys, init_none, NULL, NULL };
 static const struct list_spec aggregations_spec =
-	{ sizeof(struct cfg_aggregation), aggregation_keys, init_aggregation, NULL };
+	{ sizeof(struct cfg_aggregation), aggregation_keys, init_aggregation, NULL, NULL };
 static const struct list_spec probes_spec =
-	{ sizeof(struct cfg_probe), probe_keys, init_probe, NULL };
+	{ sizeof(struct cfg_probe), probe_keys, init_probe, check_probe, post_probe };
 static const struct list_spec captures_spec =
-	{ sizeof(struct cfg_capture), capture_keys, init_capture, check_capture };
+	{ sizeof(struct cfg_capture), capture_keys, init_capture, check_capture, NULL };
 static const struct list_spec rules_spec =
-	{ sizeof(struct cfg_rule), rule_keys, init_rule, NULL };
+	{ sizeof(struct cfg_rule), rule_keys, init_rule, NULL, NULL };
 
 #define SECTION(n, keys) { .name = n, .kind = K_GROUP, .sub = keys }
 #define LIST(n, spec, p, cnt, most) { .name = n, .kind = K_LIST, .sub = &spec, \

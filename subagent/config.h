@@ -78,8 +78,9 @@ struct cfg_probe {
 	int64_t		 interval_ns;	/* default 1 s */
 	int64_t		 timeout_ns;	/* default 3 s (RFC 7680) */
 	uint32_t	 size;		/* payload bytes, default 56 */
-	uint8_t		 tos;		/* default 0 */
-	int64_t		 window_ns;	/* statistics window, default 60 s */
+	uint8_t		 tos;		/* default 0; dscp << 2 when dscp is set */
+	uint8_t		 dscp;		/* as configured (0..63); only tos is used */
+	int64_t		 window_ns;	/* statistics window, default 60 s, >= interval_ns */
 };
 
 struct cfg_capture {

@@ -543,10 +543,88 @@ malformed_address_is_reported(void **state)
 {
 	EXPECT("probes = (\n"
 	    " { name = \"a\"; type = \"icmp\"; target = \"router1\"; },\n"
-	    " { name = \"b\"; type = \"icmp\"; target = \"192.0.2.1:7\"; }\n"
+	    " { name = \"b\"; type = \"icmp\"; target = \"192.0.2.300\"; }\n"
 	    ");\n",
 	    "2: probes[0].target: not an IP address: \"router1\"",
-	    "3: probes[1].target: not an IP address: \"192.0.2.1:7\"");
+	    "3: probes[1].target: not an IP address: \"192.0.2.300\"");
+}
+
+static void
+probe_target_has_a_port_exactly_for_udp_and_tcp(void **state)
+{
+	EXPECT("probes = (\n"
+	    " { name = \"a\"; type = \"icmp\"; target = \"192.0.2.1:7\"; },\n"
+	    " { name = \"b\"; type = \"icmp\"; target = \"[2001:db8::1]:7\"; },\n"
+	    " { name = \"c\"; type = \"udp\"; target = \"10.0.0.2\"; },\n"
+	    " { name = \"d\"; type = \"tcp\"; target = \"2001:db8::1\"; },\n"
+	    " { name = \"e\"; type = \"udp\"; target = \"10.0.0.2:0\"; }\n"
+	    ");\n",
+	    "2: probes[0].target: an icmp target is an address without a port: \"192.0.2.1:7\"",
+	    "3: probes[1].target: an icmp target is an address without a port: "
+	    "\"[2001:db8::1]:7\"",
+	    "4: probes[2].target: a udp target needs a port (ADDRESS:PORT or [ADDRESS]:PORT): "
+	    "\"10.0.0.2\"",
+	    "5: probes[3].target: a tcp target needs a port (ADDRESS:PORT or [ADDRESS]:PORT): "
+	    "\"2001:db8::1\"",
+	    "6: probes[4].target: port must be between 1 and 65535: \"10.0.0.2:0\"");
+}
+
+static void
+probe_dscp_sets_the_upper_six_bits_of_tos(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "probes = ( { name = \"ef\"; type = \"udp\"; target = \"[::1]:8620\"; dscp = 46; },\n"
+	    "  { name = \"raw\"; type = \"icmp\"; target = \"::1\"; tos = 184; } );\n");
+
+	assert_int_equal(cfg->probes[0].tos, 46 << 2);
+	assert_int_equal(cfg->probes[1].tos, 184);
+	config_free(cfg);
+}
+
+static void
+probe_dscp_is_checked_and_excludes_tos(void **state)
+{
+	EXPECT("probes = (\n"
+	    " { name = \"a\"; type = \"icmp\"; target = \"::1\"; dscp = 64; },\n"
+	    " { name = \"b\"; type = \"icmp\"; target = \"::1\";\n"
+	    "   tos = 0; dscp = 0; }\n"
+	    ");\n",
+	    "2: probes[0].dscp: must be between 0 and 63 (got 64)",
+	    "3: probes[1]: set tos or dscp, not both");
+}
+
+static void
+probe_timeout_must_be_positive(void **state)
+{
+	EXPECT("probes = ( { name = \"a\"; type = \"icmp\"; target = \"::1\"; timeout = 0; },\n"
+	    "  { name = \"b\"; type = \"icmp\"; target = \"::1\"; timeout = \"-1s\"; } );\n",
+	    "1: probes[0].timeout: must be between 0.01 and 60 seconds (got 0)",
+	    "2: probes[1].timeout: negative duration: \"-1s\"");
+}
+
+static void
+probe_window_must_hold_an_interval(void **state)
+{
+	EXPECT("probes = (\n"
+	    " { name = \"a\"; type = \"icmp\"; target = \"::1\"; interval = 10; window = 5; },\n"
+	    " { name = \"b\"; type = \"icmp\"; target = \"::1\";\n"
+	    "   interval = 120; },\n"
+	    " { name = \"c\"; type = \"icmp\"; target = \"::1\"; interval = 10; window = 10; },\n"
+	    " { name = \"d\"; type = \"icmp\"; target = \"::1\"; interval = 120; window = 0; }\n"
+	    ");\n",
+	    "2: probes[0].window: the window (5 s) must be at least the interval (10 s)",
+	    "4: probes[1].interval: the window (60 s) must be at least the interval (120 s)",
+	    "6: probes[3].window: must be between 1 and 86400 seconds (got 0)");
+}
+
+static void
+probe_names_are_unique(void **state)
+{
+	EXPECT("probes = (\n"
+	    " { name = \"p\"; type = \"icmp\"; target = \"::1\"; },\n"
+	    " { name = \"p\"; type = \"udp\"; target = \"[::1]:7\"; }\n"
+	    ");\n",
+	    "3: probes[1].name: duplicate name \"p\" (first at line 2)");
 }
 
 static void
@@ -573,13 +651,13 @@ bad_endpoint_is_reported(void **state)
 	EXPECT("collector = {\n"
 	    "  listen = [ \"0.0.0.0:2055\",\n"
 	    "    \"1.2.3.4\", \"2001:db8::1:4739\", \"[::1]:0\", \"[10.0.0.1]:5\" ]; };\n"
-	    "probes = ( { name = \"u\"; type = \"udp\"; target = \"10.0.0.2\"; } );\n"
+	    "probes = ( { name = \"u\"; type = \"udp\"; target = \"10.0.0.2:x\"; } );\n"
 	    "reflector = { listen = [ \"[::]:70000\" ]; };\n",
 	    "3: collector.listen[1]: not an address:port: \"1.2.3.4\"",
 	    "3: collector.listen[2]: IPv6 address needs brackets ([ADDRESS]:PORT): \"2001:db8::1:4739\"",
 	    "3: collector.listen[3]: port must be between 1 and 65535: \"[::1]:0\"",
 	    "3: collector.listen[4]: not an IPv6 address in brackets: \"[10.0.0.1]:5\"",
-	    "4: probes[0].target: not an address:port: \"10.0.0.2\"",
+	    "4: probes[0].target: port must be between 1 and 65535: \"10.0.0.2:x\"",
 	    "5: reflector.listen[0]: port must be between 1 and 65535: \"[::]:70000\"");
 }
 
@@ -853,6 +931,19 @@ too_many_elements_are_refused(void **state)
 }
 
 static void
+probe_count_is_capped(void **state)
+{
+	char *text = repeat_text("probes = ( { name = \"p\"; type = \"icmp\"; target = \"::1\"; }",
+	    ", { name = \"p\"; type = \"icmp\"; target = \"::1\"; }", CONFIG_MAX_PROBES, " );\n");
+	char want[128];
+
+	snprintf(want, sizeof(want), "1: probes: must have between 0 and %d elements (got %d)",
+	    CONFIG_MAX_PROBES, CONFIG_MAX_PROBES + 1);
+	EXPECT(text, want);
+	free(text);
+}
+
+static void
 error_list_is_bounded_and_counts_the_rest(void **state)
 {
 	struct loaded l;
@@ -938,6 +1029,13 @@ main(void)
 		cmocka_unit_test(same_name_in_different_sections_is_fine),
 		cmocka_unit_test(bad_name_is_reported),
 		cmocka_unit_test(malformed_address_is_reported),
+		cmocka_unit_test(probe_target_has_a_port_exactly_for_udp_and_tcp),
+		cmocka_unit_test(probe_dscp_sets_the_upper_six_bits_of_tos),
+		cmocka_unit_test(probe_dscp_is_checked_and_excludes_tos),
+		cmocka_unit_test(probe_timeout_must_be_positive),
+		cmocka_unit_test(probe_window_must_hold_an_interval),
+		cmocka_unit_test(probe_names_are_unique),
+		cmocka_unit_test(probe_count_is_capped),
 		cmocka_unit_test(malformed_prefix_is_reported),
 		cmocka_unit_test(prefix_with_host_bits_is_reported),
 		cmocka_unit_test(bad_endpoint_is_reported),

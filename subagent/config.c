@@ -865,6 +865,13 @@ post_probe(struct ctx *c, config_setting_t *g, const char *path, void *item)
 
 	if (config_setting_get_member(g, "dscp") != NULL)
 		p->tos = (uint8_t)(p->dscp << 2);
+	/* fpProbeWindow is in seconds. */
+	if (w != NULL && p->window_ns % NS != 0) {
+		join_path(kpath, path, "window");
+		cfg_error(c, w, kpath, "must be a whole number of seconds (got %.10g)",
+		    (double)p->window_ns / NS);
+		return;
+	}
 	if (p->window_ns >= p->interval_ns)
 		return;
 	join_path(kpath, path, w != NULL ? "window" : "interval");

@@ -610,11 +610,13 @@ probe_window_must_hold_an_interval(void **state)
 	    " { name = \"b\"; type = \"icmp\"; target = \"::1\";\n"
 	    "   interval = 120; },\n"
 	    " { name = \"c\"; type = \"icmp\"; target = \"::1\"; interval = 10; window = 10; },\n"
-	    " { name = \"d\"; type = \"icmp\"; target = \"::1\"; interval = 120; window = 0; }\n"
+	    " { name = \"d\"; type = \"icmp\"; target = \"::1\"; interval = 120; window = 0; },\n"
+	    " { name = \"e\"; type = \"icmp\"; target = \"::1\"; window = \"1500ms\"; }\n"
 	    ");\n",
 	    "2: probes[0].window: the window (5 s) must be at least the interval (10 s)",
 	    "4: probes[1].interval: the window (60 s) must be at least the interval (120 s)",
-	    "6: probes[3].window: must be between 1 and 86400 seconds (got 0)");
+	    "6: probes[3].window: must be between 1 and 86400 seconds (got 0)",
+	    "7: probes[4].window: must be a whole number of seconds (got 1.5)");
 }
 
 static void

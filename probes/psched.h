@@ -42,6 +42,8 @@ int64_t		 psched_next(const struct psched *);
  * behind now are skipped and added to *missed (the probe's next slot moves
  * on the grid past them); the slot returned is within slack of now.
  * Returns false when no slot is due. *scheduled_ns is the slot's grid time.
+ * *missed grows only by the returned probe's skipped slots: when all of a
+ * probe's due slots were skipped, they are added at its next slot returned.
  */
 bool		 psched_pop(struct psched *, int64_t now_ns, int64_t slack_ns,
 		    uint32_t *id, int64_t *scheduled_ns, uint64_t *missed);

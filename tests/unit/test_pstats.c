@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/prng.h"
 #include "probes/pstats.h"
 
 #define MS	1000000LL
@@ -33,18 +34,6 @@ struct ref {
 	int64_t		 last;
 	int		 have;
 };
-
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rnd(uint64_t below)
-{
-	/* xorshift64*, seeded, so that a failure repeats. */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (rng * 2685821657736338717ULL) % below;
-}
 
 static void
 ref_reply(struct pstats *ps, struct ref *r, uint32_t seq, int64_t sent, int64_t rtt)

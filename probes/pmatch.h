@@ -34,12 +34,18 @@ typedef void (*pmatch_lost_cb)(void *arg, uint32_t seq, int64_t sent_ns);
 /*
  * A send of seq (consecutive seqs from the caller) at sent_ns, lost unless
  * answered by deadline_ns. A send still in flight in the slot seq takes is
- * declared lost first, through lost().
+ * declared lost first, through lost() (which may be NULL). A seq that does
+ * not follow the last one (the caller started again) declares every send in
+ * flight lost.
  */
 void		 pmatch_sent(struct pmatch *, uint32_t seq, int64_t sent_ns, int64_t deadline_ns,
 		    pmatch_lost_cb lost, void *arg);
 
-/* A reply for seq received at now_ns. */
+/*
+ * A reply for seq received at now_ns. One after the deadline is LATE even
+ * before pmatch_expire has declared the send lost (it still will); every
+ * reply after the first is a DUPLICATE.
+ */
 enum pmatch_result pmatch_reply(struct pmatch *, uint32_t seq, int64_t now_ns, int64_t *sent_ns);
 
 /*

@@ -21,11 +21,20 @@
 #define PWIRE_TWAMP_SENDER_LEN	14	/* seq, timestamp, error estimate */
 #define PWIRE_TWAMP_REFL_LEN	41	/* RFC 5357 4.2.1 unauthenticated, without padding */
 #define PWIRE_MAX		65507
+/*
+ * RFC 4656 4.1.2 error estimate of our timestamps: S = 0 (not synchronised
+ * to UTC), Z = 0 (NTP format, RFC 8186), Multiplier * 2^(Scale - 32) s with
+ * Scale 22, Multiplier 1: 2^-10 s, about 1 ms.
+ */
+#define PWIRE_TWAMP_ERROR_ESTIMATE 0x1601
 
 struct pwire_payload {
 	uint64_t	 token;
 	uint32_t	 seq;
 };
+
+/* RFC 1071 Internet checksum of buf; 0 over data that carries a correct one. */
+uint16_t	 pwire_cksum(const uint8_t *buf, size_t len);
 
 /* NTP 64-bit timestamp (RFC 5905): seconds since 1900 . 2^-32 fractions. */
 uint64_t	 pwire_ntp_from_wall_ns(int64_t wall_ns);
@@ -64,7 +73,10 @@ struct pwire_icmp {
  * Parses an ICMP message. ip_header: buf starts with the IPv4 header (raw
  * IPv4 sockets); otherwise with the ICMP header (ICMP datagram sockets, and
  * raw ICMPv6). Errors quote the original IP header + ICMP header (+ data):
- * those are parsed too, for v4 and v6.
+ * those are parsed too, for v4 and v6. With ip_header, the IP header's
+ * lengths must fit in len and the ICMP checksum must verify (v4; v6 with
+ * ip_header takes a plain 40-byte header). Errors about anything but our
+ * echo requests, and packets other than ICMP, are OTHER.
  */
 void		 pwire_icmp_parse(const uint8_t *buf, size_t len, bool v6, bool ip_header,
 		    struct pwire_icmp *out);
@@ -100,7 +112,9 @@ void		 pwire_udp_parse(const uint8_t *buf, size_t len, struct pwire_udp *out);
  * The reflector: from a received request (len bytes) builds the reply in
  * out (cap bytes, at least max(len, PWIRE_TWAMP_REFL_LEN)), copying the
  * sender's padding after PWIRE_TWAMP_REFL_LEN (RFC 6038 symmetric size).
- * Returns the reply length, or 0 when req is not a TWAMP-light request.
+ * Returns the reply length, or 0 when req is not a TWAMP-light request:
+ * shorter than PWIRE_TWAMP_REFL_LEN (so that no reply is larger than its
+ * request) or longer than PWIRE_MAX. out may be req (reflect in place).
  */
 size_t		 pwire_reflect(const uint8_t *req, size_t len, uint8_t *out, size_t cap,
 		    uint32_t refl_seq, uint64_t rx_ts, uint64_t tx_ts, uint8_t ttl);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "engine/addr.h"
+#include "engine/expr.h"
 #include "engine/filter.h"
 #include "engine/units.h"
 #include "subagent/config.h"
@@ -24,6 +25,10 @@
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
 #endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#define DEFAULT_STATE_FILE LOCALSTATEDIR "/lib/flowpath/alarms.state"
 
 #define MSG_MAX		768
 #define PATH_BUF	160	/* "aggregations[999].key[3]" and unknown names, truncated */
@@ -915,6 +920,64 @@ check_capture(struct ctx *c, config_setting_t *g, const char *path, void *item)
 		cfg_error(c, g, path, "needs exactly one of interface and file");
 }
 
+/*
+ * A built-in alarm: false switches it off, true keeps its default, a
+ * duration sets its window.
+ */
+static void
+parse_alarm_window(struct ctx *c, config_setting_t *s, const char *path, void *obj,
+    const struct key *k)
+{
+	int64_t ns;
+
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		if (!config_setting_get_bool(s))
+			store_int(obj, k, 0);
+	} else if (get_ns(c, s, path, k, &ns))
+		store_int(obj, k, ns);
+}
+
+/* A ratio: false (off), true (the default), 0.01, or "1%". */
+static void
+parse_alarm_ratio(struct ctx *c, config_setting_t *s, const char *path, void *obj,
+    const struct key *k)
+{
+	double *v = field(obj, k->off), r;
+	const char *text;
+	char q[QUOTE_BUF], *end;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_BOOL:
+		if (!config_setting_get_bool(s))
+			*v = 0;
+		return;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		r = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		r = config_setting_get_float(s);
+		break;
+	case CONFIG_TYPE_STRING:
+		text = config_setting_get_string(s);
+		r = strtod(text, &end);
+		if (end == text || strcmp(end, "%") != 0) {
+			cfg_error(c, s, path, "must be a ratio such as 0.01 or a percentage "
+			    "such as \"1%%\" (got %s)", quote(text, q));
+			return;
+		}
+		r /= 100;
+		break;
+	default:
+		type_error(c, s, path, "a ratio, a percentage or a boolean");
+		return;
+	}
+	if (!(r > 0 && r <= 1))
+		cfg_error(c, s, path, "must be above 0 and at most 1 (100%%) (got %.10g)", r);
+	else
+		*v = r;
+}
+
 /* Tables */
 
 static const char *adapt_endpoint(const char *t, void *o) { return addr_parse_endpoint(t, o); }
@@ -970,6 +1033,8 @@ static const struct key daemon_keys[] = {
 	TEXT("pidfile", struct fp_config, daemon.pidfile, CONFIG_PATH_MAX, F_ABSPATH | F_EMPTY_OK),
 	{ .name = "log_level", .kind = K_ENUM_TEXT, FIELD(struct fp_config, daemon.log_level),
 	  .choices = log_levels },
+	TEXT("state_file", struct fp_config, daemon.state_file, CONFIG_PATH_MAX,
+	    F_ABSPATH | F_EMPTY_OK),
 	{ 0 }
 };
 
@@ -1060,11 +1125,31 @@ static const struct key rule_keys[] = {
 	{ .name = "when", .kind = K_STRING, .required = true, FIELD(struct cfg_rule, when),
 	  .max = CONFIG_EXPR_MAX, .flags = F_NONEMPTY },
 	TEXT("clear", struct cfg_rule, clear, CONFIG_EXPR_MAX, F_NONEMPTY),
+	TEXT("critical", struct cfg_rule, critical, CONFIG_EXPR_MAX, F_NONEMPTY),
 	SECONDS("for", struct cfg_rule, for_ns, 0, 30 * 86400 * NS),
 	SECONDS("clear_for", struct cfg_rule, clear_for_ns, 0, 30 * 86400 * NS),
+	SECONDS("reminder", struct cfg_rule, reminder_ns, 0, 30 * 86400 * NS),
+	SECONDS("interval", struct cfg_rule, interval_ns, NS / 10, 3600 * NS),
 	{ .name = "severity", .kind = K_ENUM, FIELD(struct cfg_rule, severity),
 	  .choices = severities },
 	TEXT("description", struct cfg_rule, description, CONFIG_DESCR_MAX, 0),
+	{ 0 }
+};
+
+static const struct key alarms_keys[] = {
+	{ .name = "exporter_silent", .kind = K_FUNC, FIELD(struct fp_config,
+	  alarms.exporter_silent_ns), .fn = parse_alarm_window, .min = NS, .max = 86400 * NS },
+	{ .name = "exporter_loss", .kind = K_FUNC, FIELD(struct fp_config, alarms.exporter_loss),
+	  .fn = parse_alarm_ratio },
+	{ .name = "kernel_drops", .kind = K_BOOL, FIELD(struct fp_config, alarms.kernel_drops) },
+	{ .name = "probe_unreachable", .kind = K_FUNC, FIELD(struct fp_config,
+	  alarms.probe_unreachable_ns), .fn = parse_alarm_window, .min = NS, .max = 86400 * NS },
+	INT("notify_rate", struct fp_config, alarms.notify_rate, 1, 10000, " per second"),
+	INT("notify_burst", struct fp_config, alarms.notify_burst, 1, 100000, ""),
+	INT("queue_size", struct fp_config, alarms.queue_size, 1, 1000000, ""),
+	INT("max_instances", struct fp_config, alarms.max_instances, 1, 10000000, ""),
+	SECONDS("max_history", struct fp_config, alarms.max_history_ns, 0,
+	    EXPR_MAX_DURATION_NS),
 	{ 0 }
 };
 
@@ -1100,7 +1185,10 @@ init_capture(void *item)
 static void
 init_rule(void *item)
 {
-	((struct cfg_rule *)item)->severity = SEV_WARNING;
+	struct cfg_rule *r = item;
+
+	r->severity = SEV_WARNING;
+	r->interval_ns = NS;
 }
 
 static void
@@ -1136,6 +1224,7 @@ static const struct key root_keys[] = {
 	LIST("capture", captures_spec, captures, ncaptures, CONFIG_MAX_CAPTURES),
 	SECTION("archive", archive_keys),
 	LIST("rules", rules_spec, rules, nrules, CONFIG_MAX_RULES),
+	SECTION("alarms", alarms_keys),
 	{ 0 }
 };
 
@@ -1154,13 +1243,24 @@ config_defaults(const char *path)
 	cfg->collector.max_template_bytes = 16u << 20;
 	cfg->agentx.timeout = 1;
 	cfg->agentx.retries = 5;
+	cfg->alarms.exporter_silent_ns = 300 * NS;
+	cfg->alarms.exporter_loss = 0.01;
+	cfg->alarms.kernel_drops = true;
+	cfg->alarms.probe_unreachable_ns = 60 * NS;
+	cfg->alarms.notify_rate = 10;
+	cfg->alarms.notify_burst = 50;
+	cfg->alarms.queue_size = 1000;
+	cfg->alarms.max_instances = 100000;
+	cfg->alarms.max_history_ns = 25 * 3600 * NS;
 	cfg->file = strdup(path);
 	cfg->agentx.socket = strdup(CONFIG_DEFAULT_AGENTX);
 	cfg->agent.community = strdup(CONFIG_DEFAULT_COMMUNITY);
 	cfg->daemon.pidfile = strdup(RUNSTATEDIR "/flowpathd.pid");
 	cfg->daemon.log_level = strdup("info");
+	cfg->daemon.state_file = strdup(DEFAULT_STATE_FILE);
 	if (cfg->file == NULL || cfg->agentx.socket == NULL || cfg->agent.community == NULL ||
-	    cfg->daemon.pidfile == NULL || cfg->daemon.log_level == NULL) {
+	    cfg->daemon.pidfile == NULL || cfg->daemon.log_level == NULL ||
+	    cfg->daemon.state_file == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -1268,6 +1368,90 @@ check_filters(struct ctx *c, struct fp_config *cfg)
 	}
 }
 
+/* A built-in alarm that is on reserves its rule's name. */
+static const char *
+builtin_setting(const struct fp_config *cfg, const char *name)
+{
+	if (cfg->alarms.exporter_silent_ns > 0 && strcmp(name, CONFIG_BUILTIN_EXPORTER_SILENT) == 0)
+		return "alarms.exporter_silent";
+	if (cfg->alarms.exporter_loss > 0 && strcmp(name, CONFIG_BUILTIN_EXPORTER_LOSS) == 0)
+		return "alarms.exporter_loss";
+	if (cfg->alarms.kernel_drops && strcmp(name, CONFIG_BUILTIN_KERNEL_DROPS) == 0)
+		return "alarms.kernel_drops";
+	if (cfg->alarms.probe_unreachable_ns > 0 &&
+	    strcmp(name, CONFIG_BUILTIN_PROBE_UNREACHABLE) == 0)
+		return "alarms.probe_unreachable";
+	return NULL;
+}
+
+/*
+ * One expression of a rule: compiled (the column of a mistake), and the
+ * history it reads within alarms.max_history. Returns the compiled
+ * expression or NULL.
+ */
+static struct expr *
+check_rule_expr(struct ctx *c, const struct fp_config *cfg, config_setting_t *g, size_t i,
+    const char *what, const char *text)
+{
+	config_setting_t *s = config_setting_get_member(g, what);
+	char path[PATH_BUF];
+	struct expr_error err;
+	struct expr *e;
+
+	if (text == NULL || s == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "rules[%zu].%s", i, what);
+	if ((e = expr_compile(text, &err)) == NULL) {
+		cfg_error(c, s, path, "column %zu: %s", err.column, err.msg);
+		return NULL;
+	}
+	if (expr_max_lookback(e) > cfg->alarms.max_history_ns)
+		cfg_error(c, s, path, "reads %.10g s of history, more than alarms.max_history "
+		    "(%.10g s)", (double)expr_max_lookback(e) / NS,
+		    (double)cfg->alarms.max_history_ns / NS);
+	return e;
+}
+
+/*
+ * Rule expressions are compiled once here, after the whole file, so that
+ * alarms.max_history may come after the rules. Errors point at the column.
+ */
+static void
+check_rules(struct ctx *c, const struct fp_config *cfg)
+{
+	config_setting_t *list = config_lookup(c->lc, "rules");
+	static const char *const others[] = { "clear", "critical" };
+	char path[PATH_BUF];
+
+	for (size_t i = 0; list != NULL && i < cfg->nrules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		const char *texts[] = { r->clear, r->critical }, *b;
+		struct expr *when, *e;
+
+		if (g == NULL)
+			continue;
+		if ((b = builtin_setting(cfg, r->name)) != NULL) {
+			snprintf(path, sizeof(path), "rules[%zu].name", i);
+			cfg_error(c, config_setting_get_member(g, "name"), path,
+			    "\"%s\" is the built-in alarm of %s; switch that off to use the name",
+			    r->name, b);
+		}
+		when = check_rule_expr(c, cfg, g, i, "when", r->when);
+		for (size_t j = 0; j < 2; j++) {
+			e = check_rule_expr(c, cfg, g, i, others[j], texts[j]);
+			/* The instances come from when: a '*' elsewhere would stand for nothing. */
+			if (e != NULL && when != NULL && expr_is_wildcard(e) && !expr_is_wildcard(when)) {
+				snprintf(path, sizeof(path), "rules[%zu].%s", i, others[j]);
+				cfg_error(c, config_setting_get_member(g, others[j]), path,
+				    "has a wildcard '*' but when has none (the instances come from when)");
+			}
+			expr_free(e);
+		}
+		expr_free(when);
+	}
+}
+
 struct net_ref {
 	const struct addr_prefix *p;
 	uint32_t	 net;
@@ -1346,6 +1530,7 @@ config_load(const char *path, struct config_errors *errs)
 		walk_group(&c, config_root_setting(&lc), "", root_keys, cfg);
 		check_network_prefixes(&c, cfg);
 		check_filters(&c, cfg);
+		check_rules(&c, cfg);
 	}
 	config_destroy(&lc);
 	if (c.nerrors == 0 && !config_list_defaults(cfg))
@@ -1371,6 +1556,7 @@ config_free(struct fp_config *cfg)
 	free(cfg->agent.allow);
 	free(cfg->daemon.pidfile);
 	free(cfg->daemon.log_level);
+	free(cfg->daemon.state_file);
 	free(cfg->collector.listen);
 	free(cfg->collector.allow);
 	free(cfg->collector.exporters);
@@ -1391,6 +1577,7 @@ config_free(struct fp_config *cfg)
 	for (i = 0; cfg->rules != NULL && i < cfg->nrules; i++) {
 		free(cfg->rules[i].when);
 		free(cfg->rules[i].clear);
+		free(cfg->rules[i].critical);
 		free(cfg->rules[i].description);
 	}
 	free(cfg->rules);

@@ -95,13 +95,22 @@ enum cfg_severity { SEV_WARNING, SEV_CRITICAL };
 
 struct cfg_rule {
 	char		 name[CONFIG_NAME_MAX + 1];
-	char		*when;		/* expression text, parsed by engine/ later */
+	char		*when;		/* expression text (engine/expr.h), compiled at load */
 	char		*clear;		/* NULL: clears when `when` stops holding */
+	char		*critical;	/* NULL: the alarm keeps `severity` */
 	int64_t		 for_ns;
 	int64_t		 clear_for_ns;
+	int64_t		 reminder_ns;	/* 0: no reminders */
+	int64_t		 interval_ns;	/* between evaluations, default 1 s */
 	enum cfg_severity severity;
 	char		*description;
 };
+
+/* Names of the built-in alarms' rules (reserved while the alarm is on). */
+#define CONFIG_BUILTIN_EXPORTER_SILENT	"exporter-silent"
+#define CONFIG_BUILTIN_EXPORTER_LOSS	"exporter-loss"
+#define CONFIG_BUILTIN_KERNEL_DROPS	"kernel-drops"
+#define CONFIG_BUILTIN_PROBE_UNREACHABLE "probe-unreachable"
 
 struct fp_config {
 	char		*file;
@@ -124,6 +133,7 @@ struct fp_config {
 	struct {
 		char	*pidfile;	/* default RUNSTATEDIR "/flowpathd.pid"; "" for none */
 		char	*log_level;	/* "debug" | "info" | "warning" | "error", default "info" */
+		char	*state_file;	/* alarm states across restarts; "" for none */
 	} daemon;
 
 	struct {
@@ -156,6 +166,19 @@ struct fp_config {
 	} archive;
 	struct cfg_rule	*rules;
 	size_t		 nrules;
+
+	/* Built-in alarms, notification limits, bounds of the rule evaluation. */
+	struct {
+		int64_t	 exporter_silent_ns;	/* 0: off; default 5 min */
+		double	 exporter_loss;		/* ratio of lost to records; 0: off; default 0.01 */
+		bool	 kernel_drops;		/* default true */
+		int64_t	 probe_unreachable_ns;	/* 0: off; default 1 min */
+		uint32_t notify_rate;		/* notifications per second on average, default 10 */
+		uint32_t notify_burst;		/* default 50 */
+		uint32_t queue_size;		/* notifications waiting at most, default 1000 */
+		uint32_t max_instances;		/* alarm instances of all rules, default 100000 */
+		int64_t	 max_history_ns;	/* longest window + offset a rule may read, default 25 h */
+	} alarms;
 };
 
 /*

@@ -194,7 +194,7 @@ list_entries_get_their_defaults(void **state)
 	    "aggregations = ( { name = \"a\"; key = \"proto\"; } );\n"
 	    "probes = ( { name = \"p\"; type = \"tcp\"; target = \"[::1]:22\"; } );\n"
 	    "capture = ( { name = \"c\"; file = \"x.pcap\"; } );\n"
-	    "rules = ( { name = \"r\"; when = \"x > 1\"; } );\n");
+	    "rules = ( { name = \"r\"; when = \"a.b > 1\"; } );\n");
 
 	assert_int_equal(cfg->aggregations[0].nkeys, 1);
 	assert_int_equal(cfg->aggregations[0].key[0], KEY_PROTO);
@@ -227,7 +227,7 @@ seconds_accept_integer_float_and_duration(void **state)
 	    " { name = \"f\"; type = \"icmp\"; target = \"::1\"; interval = 0.25; window = 86400; },\n"
 	    " { name = \"d\"; type = \"icmp\"; target = \"::1\"; interval = \"500ms\"; timeout = \"1m\"; }\n"
 	    ");\n"
-	    "rules = ( { name = \"r\"; when = \"x\"; for = 90; clear_for = \"24h\"; } );\n");
+	    "rules = ( { name = \"r\"; when = \"a.b > 1\"; for = 90; clear_for = \"24h\"; } );\n");
 
 	assert_int_equal(cfg->agentx.ping_interval, 60);
 	assert_int_equal(cfg->agentx.timeout, 2);
@@ -372,6 +372,130 @@ filter_errors_name_the_column_and_networks_may_come_later(void **state)
 }
 
 static void
+rule_settings_load_with_their_defaults(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "rules = (\n"
+	    "  { name = \"a\"; when = \"probe.*.loss > 5%\"; clear = \"probe.*.loss < 2%\";\n"
+	    "    critical = \"probe.*.loss > 20%\"; reminder = \"1h\"; interval = 0.5; },\n"
+	    "  { name = \"b\"; when = \"nodata(collector.records, 1m)\"; }\n"
+	    ");\n");
+
+	assert_string_equal(cfg->rules[0].critical, "probe.*.loss > 20%");
+	assert_int_equal(cfg->rules[0].reminder_ns, 3600 * NS);
+	assert_int_equal(cfg->rules[0].interval_ns, NS / 2);
+	assert_null(cfg->rules[1].critical);
+	assert_int_equal(cfg->rules[1].reminder_ns, 0);
+	assert_int_equal(cfg->rules[1].interval_ns, NS);
+	config_free(cfg);
+}
+
+static void
+rule_expression_errors_name_the_column(void **state)
+{
+	EXPECT("rules = (\n"
+	    "  { name = \"a\"; when = \"avg(probe.x.rtt, 5m > 1\"; },\n"
+	    "  { name = \"b\"; when = \"probe.x.rtt > 1\"; clear = \"probe.x.rtt = 1\"; },\n"
+	    "  { name = \"c\"; when = \"probe.x.loss > 1%\";\n"
+	    "    critical = \"probe.*.loss > 20%\"; }\n"
+	    ");\n",
+	    "2: rules[0].when: column 21: expected ')' after the window, not '>'",
+	    "3: rules[1].clear: column 13: expected '==' (a single '=' is not a comparison)",
+	    "5: rules[2].critical: has a wildcard '*' but when has none (the instances come "
+	    "from when)");
+}
+
+static void
+rule_history_is_bounded_by_max_history(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "rules = ( { name = \"a\"; when = \"avg(probe.x.rtt, 5m) offset 24h > 1\"; } );\n");
+
+	assert_int_equal(cfg->alarms.max_history_ns, 25 * 3600 * NS);
+	config_free(cfg);
+	EXPECT("rules = ( { name = \"a\"; when = \"avg(probe.x.rtt, 5m) offset 24h > 1\"; } );\n"
+	    "alarms = { max_history = \"1h\"; };\n",
+	    "1: rules[0].when: reads 86700 s of history, more than alarms.max_history (3600 s)");
+}
+
+static void
+alarm_settings_load_with_their_defaults(void **state)
+{
+	struct fp_config *cfg = load_ok("");
+
+	assert_int_equal(cfg->alarms.exporter_silent_ns, 300 * NS);
+	assert_true(cfg->alarms.exporter_loss == 0.01);
+	assert_true(cfg->alarms.kernel_drops);
+	assert_int_equal(cfg->alarms.probe_unreachable_ns, 60 * NS);
+	assert_int_equal(cfg->alarms.notify_rate, 10);
+	assert_int_equal(cfg->alarms.notify_burst, 50);
+	assert_int_equal(cfg->alarms.queue_size, 1000);
+	assert_int_equal(cfg->alarms.max_instances, 100000);
+	assert_string_equal(cfg->daemon.state_file, LOCALSTATEDIR "/lib/flowpath/alarms.state");
+	config_free(cfg);
+
+	cfg = load_ok("alarms = { exporter_silent = \"10m\"; exporter_loss = \"0.5%\";\n"
+	    "  kernel_drops = false; probe_unreachable = true; notify_rate = 100;\n"
+	    "  notify_burst = 5; queue_size = 20; max_instances = 7; };\n"
+	    "daemon = { state_file = \"\"; };\n");
+	assert_int_equal(cfg->alarms.exporter_silent_ns, 600 * NS);
+	assert_true(cfg->alarms.exporter_loss == 0.005);
+	assert_false(cfg->alarms.kernel_drops);
+	assert_int_equal(cfg->alarms.probe_unreachable_ns, 60 * NS);
+	assert_int_equal(cfg->alarms.notify_rate, 100);
+	assert_int_equal(cfg->alarms.notify_burst, 5);
+	assert_int_equal(cfg->alarms.queue_size, 20);
+	assert_int_equal(cfg->alarms.max_instances, 7);
+	assert_string_equal(cfg->daemon.state_file, "");
+	config_free(cfg);
+
+	cfg = load_ok("alarms = { exporter_silent = false; exporter_loss = 0.02;\n"
+	    "  probe_unreachable = 30; };\n");
+	assert_int_equal(cfg->alarms.exporter_silent_ns, 0);
+	assert_true(cfg->alarms.exporter_loss == 0.02);
+	assert_int_equal(cfg->alarms.probe_unreachable_ns, 30 * NS);
+	config_free(cfg);
+}
+
+static void
+alarm_setting_errors_are_reported(void **state)
+{
+	EXPECT("alarms = {\n"
+	    "  exporter_loss = \"1 percent\";\n"
+	    "  exporter_silent = \"0s\";\n"
+	    "  probe_unreachable = [ 1 ];\n"
+	    "  notify_rate = 0;\n"
+	    "  exporter_lost = 1;\n"
+	    "};\n"
+	    "daemon = { state_file = \"alarms.state\"; };\n"
+	    "rules = ( { name = \"r\"; when = \"a.b > 1\"; interval = 0.01; } );\n",
+	    "2: alarms.exporter_loss: must be a ratio such as 0.01 or a percentage such as "
+	    "\"1%\" (got \"1 percent\")",
+	    "3: alarms.exporter_silent: must be between 1 and 86400 seconds (got 0)",
+	    "4: alarms.probe_unreachable: must be a number of seconds or a duration (got an array)",
+	    "5: alarms.notify_rate: must be between 1 and 10000 per second (got 0)",
+	    "6: alarms.exporter_lost: unknown setting",
+	    "8: daemon.state_file: must be an absolute path (got \"alarms.state\")",
+	    "9: rules[0].interval: must be between 0.1 and 3600 seconds (got 0.01)");
+	EXPECT("alarms = { exporter_loss = 2; };\n",
+	    "1: alarms.exporter_loss: must be above 0 and at most 1 (100%) (got 2)");
+}
+
+static void
+builtin_alarm_names_are_reserved_while_on(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "alarms = { kernel_drops = false; };\n"
+	    "rules = ( { name = \"kernel-drops\"; when = \"collector.drops > 0\"; } );\n");
+
+	assert_string_equal(cfg->rules[0].name, "kernel-drops");
+	config_free(cfg);
+	EXPECT("rules = ( { name = \"probe-unreachable\"; when = \"probe.a.up < 1\"; } );\n",
+	    "1: rules[0].name: \"probe-unreachable\" is the built-in alarm of "
+	    "alarms.probe_unreachable; switch that off to use the name");
+}
+
+static void
 a_prefix_may_be_in_one_network_once(void **state)
 {
 	EXPECT("networks = (\n"
@@ -452,7 +576,7 @@ wrong_type_is_reported(void **state)
 	    "archive = ( );\n"
 	    "capture = ( { name = \"c\"; file = \"f\"; flows = 1; } );\n"
 	    "probes = ( \"p\" );\n"
-	    "rules = ( { name = \"r\"; when = \"x\"; for = true; } );\n",
+	    "rules = ( { name = \"r\"; when = \"a.b > 1\"; for = true; } );\n",
 	    "1: agentx.socket: must be a string (got an integer)",
 	    "1: agentx.retries: must be an integer (got a float)",
 	    "2: collector.receive_buffer: must be an integer (got a string)",
@@ -686,10 +810,10 @@ bad_transport_is_reported(void **state)
 static void
 bad_duration_is_reported(void **state)
 {
-	EXPECT("rules = ( { name = \"r\"; when = \"x\";\n"
+	EXPECT("rules = ( { name = \"r\"; when = \"a.b > 1\";\n"
 	    "  for = \"1x\";\n"
 	    "  clear_for = \"-5s\"; },\n"
-	    "  { name = \"s\"; when = \"x\"; for = \"31d\"; } );\n",
+	    "  { name = \"s\"; when = \"a.b > 1\"; for = \"31d\"; } );\n",
 	    "2: rules[0].for: unknown unit (use ms, s, m, h or d): \"1x\"",
 	    "3: rules[0].clear_for: negative duration: \"-5s\"",
 	    "4: rules[1].for: must be between 0 and 2592000 seconds (got 2678400)");
@@ -718,7 +842,7 @@ bad_enum_lists_the_choices(void **state)
 {
 	EXPECT("daemon = { log_level = \"verbose\"; };\n"
 	    "probes = ( { name = \"p\"; type = \"ping\"; target = \"::1\"; } );\n"
-	    "rules = ( { name = \"r\"; when = \"x\"; severity = \"major\"; } );\n",
+	    "rules = ( { name = \"r\"; when = \"a.b > 1\"; severity = \"major\"; } );\n",
 	    "1: daemon.log_level: must be one of debug, info, warning, error (got \"verbose\")",
 	    "2: probes[0].type: must be one of icmp, udp, tcp (got \"ping\")",
 	    "3: rules[0].severity: must be one of warning, critical (got \"major\")");
@@ -1063,6 +1187,12 @@ main(void)
 		cmocka_unit_test(exporter_override_errors_are_reported),
 		cmocka_unit_test(filter_errors_name_the_column_and_networks_may_come_later),
 		cmocka_unit_test(a_prefix_may_be_in_one_network_once),
+		cmocka_unit_test(rule_settings_load_with_their_defaults),
+		cmocka_unit_test(rule_expression_errors_name_the_column),
+		cmocka_unit_test(rule_history_is_bounded_by_max_history),
+		cmocka_unit_test(alarm_settings_load_with_their_defaults),
+		cmocka_unit_test(alarm_setting_errors_are_reported),
+		cmocka_unit_test(builtin_alarm_names_are_reserved_while_on),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds every libFuzzer harness tests/fuzz/fuzz_*.c with clang (ASan +
 # UBSan) against the pure modules (engine/, the decoders in collectors/, the
-# configuration loader) and runs each for FUZZ_SECONDS (default 30), seeded
+# probe cores in probes/, the configuration loader) and runs each for
+# FUZZ_SECONDS (default 30), seeded
 # from tests/fuzz/corpus/NAME/. Crashes are kept in FUZZ_CRASHES (default
 # tests/fuzz/crashes/); each one becomes a named regression test with its bytes.
 set -eu
@@ -17,6 +18,9 @@ for f in "$top"/engine/*.c; do
 done
 for f in decode netflow_v5 netflow_v9 ipfix ie template exporter collector; do
 	pure="$pure $top/collectors/$f.c"
+done
+for f in pstats psched pmatch pwire; do
+	pure="$pure $top/probes/$f.c"
 done
 export LSAN_OPTIONS="suppressions=$top/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 

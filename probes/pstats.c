@@ -31,7 +31,8 @@ struct pstats {
 	uint32_t	 head;		/* slot of the oldest outcome */
 	uint32_t	 n;		/* outcomes kept */
 	struct pstats_outcome *ring;
-	struct pstats_outcome *scratch;	/* cap slots, for the summary's sorts */
+	struct pstats_outcome *scratch;	/* cap slots: the window's replies, sorted by seq */
+	int64_t		*rtts;		/* cap slots: their RTTs, for the percentiles */
 	int64_t		 dropped_sent;	/* newest send time dropped for room */
 	int64_t		 last_rtt;
 	double		 jitter;	/* RFC 3550 A.8 J, ns */
@@ -60,6 +61,7 @@ pstats_free(struct pstats *ps)
 		return;
 	free(ps->ring);
 	free(ps->scratch);
+	free(ps->rtts);
 	free(ps);
 }
 
@@ -74,6 +76,7 @@ static bool
 pstats_grow(struct pstats *ps)
 {
 	struct pstats_outcome *ring, *scratch;
+	int64_t *rtts;
 	uint32_t cap, i;
 
 	if (ps->cap >= ps->max_samples)
@@ -83,16 +86,22 @@ pstats_grow(struct pstats *ps)
 		cap = ps->max_samples;
 	if ((ring = calloc(cap, sizeof(*ring))) == NULL)
 		return false;
-	if ((scratch = calloc(cap, sizeof(*scratch))) == NULL) {
+	scratch = calloc(cap, sizeof(*scratch));
+	rtts = calloc(cap, sizeof(*rtts));
+	if (scratch == NULL || rtts == NULL) {
 		free(ring);
+		free(scratch);
+		free(rtts);
 		return false;
 	}
 	for (i = 0; i < ps->n; i++)
 		ring[i] = *pstats_at(ps, i);
 	free(ps->ring);
 	free(ps->scratch);
+	free(ps->rtts);
 	ps->ring = ring;
 	ps->scratch = scratch;
+	ps->rtts = rtts;
 	ps->cap = cap;
 	ps->head = 0;
 	return true;
@@ -156,14 +165,6 @@ pstats_jitter(const struct pstats *ps)
 }
 
 static int
-pstats_by_rtt(const void *a, const void *b)
-{
-	const struct pstats_outcome *x = a, *y = b;
-
-	return (x->rtt_ns > y->rtt_ns) - (x->rtt_ns < y->rtt_ns);
-}
-
-static int
 pstats_by_seq(const void *a, const void *b)
 {
 	const struct pstats_outcome *x = a, *y = b;
@@ -171,13 +172,109 @@ pstats_by_seq(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Nearest rank (the smallest value with at least pct % at or below it) of n sorted samples. */
-static int64_t
-pstats_rank(const struct pstats_outcome *s, uint32_t n, uint32_t pct)
+/*
+ * Sorts by seq. Replies come nearly in seq order, so insertion sort is
+ * about linear; past 8 moves a sample (heavy reordering) qsort takes over.
+ */
+static void
+pstats_sort_seq(struct pstats_outcome *s, uint32_t n)
+{
+	struct pstats_outcome t;
+	uint64_t moves = 0;
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++) {
+		t = s[i];
+		for (j = i; j > 0 && s[j - 1].seq > t.seq; j--) {
+			s[j] = s[j - 1];
+			if (++moves > 8 * (uint64_t)n) {
+				s[j - 1] = t;
+				qsort(s, n, sizeof(*s), pstats_by_seq);
+				return;
+			}
+		}
+		s[j] = t;
+	}
+}
+
+static int
+pstats_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Puts the k-th smallest of v[0..n) at v[k], smaller ones before it and
+ * larger after (quickselect, median of three). Expected O(n); an input
+ * that keeps the partitions lopsided falls back to qsort.
+ */
+static void
+pstats_select(int64_t *v, uint32_t n, uint32_t k)
+{
+	int64_t lo = 0, hi = (int64_t)n - 1, i, j, a, b, c, pivot, t;
+	int rounds = 0;
+
+	while (lo < hi) {
+		if (++rounds > 64) {
+			qsort(v + lo, (size_t)(hi - lo + 1), sizeof(*v), pstats_cmp_i64);
+			return;
+		}
+		a = v[lo];
+		b = v[lo + (hi - lo) / 2];
+		c = v[hi];
+		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		for (i = lo, j = hi; i <= j;) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* Nearest rank (the smallest value with at least pct % at or below it): an index into n sorted samples. */
+static uint32_t
+pstats_rank(uint32_t n, uint32_t pct)
 {
 	uint64_t rank = ((uint64_t)pct * n + 99) / 100;
 
-	return s[rank == 0 ? 0 : rank - 1].rtt_ns;
+	return rank == 0 ? 0 : (uint32_t)rank - 1;
+}
+
+/* p50, then p95 among what is above it, then p99 above that. */
+static void
+pstats_percentiles(int64_t *v, uint32_t n, struct pstats_summary *out)
+{
+	uint32_t k50 = pstats_rank(n, 50), k95 = pstats_rank(n, 95), k99 = pstats_rank(n, 99);
+
+	pstats_select(v, n, k50);
+	pstats_select(v + k50, n - k50, k95 - k50);
+	pstats_select(v + k95, n - k95, k99 - k95);
+	out->p50 = v[k50];
+	out->p95 = v[k95];
+	out->p99 = v[k99];
+}
+
+/* sum / n rounded half away from zero, exactly. */
+static int64_t
+pstats_div_round(__int128 sum, uint32_t n)
+{
+	__int128 half = n / 2;
+
+	return (int64_t)((sum < 0 ? sum - half : sum + half) / n);
 }
 
 /*
@@ -187,36 +284,50 @@ pstats_rank(const struct pstats_outcome *s, uint32_t n, uint32_t pct)
 static void
 pstats_ipdv(struct pstats_outcome *s, uint32_t n, struct pstats_summary *out)
 {
-	long double sum = 0;
+	__int128 sum = 0, d;
 	uint32_t i;
 
-	qsort(s, n, sizeof(*s), pstats_by_seq);
+	pstats_sort_seq(s, n);
 	for (i = 1; i < n; i++) {
 		if (s[i].seq != s[i - 1].seq + 1)
 			continue;
-		sum += fabsl((long double)s[i].rtt_ns - (long double)s[i - 1].rtt_ns);
+		d = (__int128)s[i].rtt_ns - s[i - 1].rtt_ns;
+		sum += d < 0 ? -d : d;
 		out->ipdv_pairs++;
 	}
 	if (out->ipdv_pairs > 0)
-		out->ipdv_mean = llroundl(sum / out->ipdv_pairs);
+		out->ipdv_mean = pstats_div_round(sum, out->ipdv_pairs);
 }
 
-/* Mean and population stddev in two passes in long double: exact enough for 60 s RTTs squared. */
+/*
+ * Min, max, the mean exactly (a 128-bit sum) and the population stddev in
+ * two passes (deviations from the mean, not a difference of large sums).
+ * Copies the RTTs out for the percentiles.
+ */
 static void
-pstats_moments(const struct pstats_outcome *s, uint32_t n, struct pstats_summary *out)
+pstats_moments(const struct pstats_outcome *s, uint32_t n, int64_t *rtts,
+    struct pstats_summary *out)
 {
-	long double sum = 0, mean, dev, sq = 0;
+	__int128 sum = 0;
+	double mean, dev, sq = 0;
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
-		sum += s[i].rtt_ns;
-	mean = sum / n;
+	out->min = out->max = s[0].rtt_ns;
 	for (i = 0; i < n; i++) {
-		dev = s[i].rtt_ns - mean;
+		rtts[i] = s[i].rtt_ns;
+		sum += rtts[i];
+		if (rtts[i] < out->min)
+			out->min = rtts[i];
+		if (rtts[i] > out->max)
+			out->max = rtts[i];
+	}
+	out->mean = pstats_div_round(sum, n);
+	mean = (double)sum / n;
+	for (i = 0; i < n; i++) {
+		dev = (double)rtts[i] - mean;
 		sq += dev * dev;
 	}
-	out->mean = llroundl(mean);
-	out->stddev = llroundl(sqrtl(sq / n));
+	out->stddev = llround(sqrt(sq / n));
 }
 
 void
@@ -251,11 +362,6 @@ pstats_summary(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 	if (n == 0)
 		return;
 	pstats_ipdv(ps->scratch, n, out);
-	pstats_moments(ps->scratch, n, out);
-	qsort(ps->scratch, n, sizeof(*ps->scratch), pstats_by_rtt);
-	out->min = ps->scratch[0].rtt_ns;
-	out->max = ps->scratch[n - 1].rtt_ns;
-	out->p50 = pstats_rank(ps->scratch, n, 50);
-	out->p95 = pstats_rank(ps->scratch, n, 95);
-	out->p99 = pstats_rank(ps->scratch, n, 99);
+	pstats_moments(ps->scratch, n, ps->rtts, out);
+	pstats_percentiles(ps->rtts, n, out);
 }

@@ -5,8 +5,11 @@
  *
  * Samples are kept in a ring of at most max_samples; when the window holds
  * more sends than that, the oldest are dropped early and pstats_summary.
- * truncated says so. Summaries are computed on demand (percentiles sort a
- * copy), so feeding samples costs O(1).
+ * truncated says so. Outcomes are kept in the order reported, and a loss is
+ * reported a timeout after its send, so the ring should hold
+ * (window + timeout) / interval outcomes and a few more. Summaries are
+ * computed on demand, O(samples in the window) (percentiles by selection on
+ * a copy), so feeding samples costs O(1).
  */
 #ifndef FP_PSTATS_H
 #define FP_PSTATS_H
@@ -24,7 +27,7 @@ struct pstats_summary {
 	/* Mean |IPDV| (RFC 3393, consecutive sequence numbers both received) over the window, ns. */
 	int64_t		 ipdv_mean;
 	uint32_t	 ipdv_pairs;	/* pairs that went into ipdv_mean */
-	/* Loss ratio in parts per million of (received + lost); 0 when both are 0. */
+	/* Loss ratio in parts per million of (received + lost), rounded; 0 when both are 0. */
 	uint32_t	 loss_ppm;
 };
 

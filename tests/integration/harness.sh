@@ -551,6 +551,14 @@ fp_walk_value() {
 	echo
 }
 
+# fp_name_index NAME: the OID index of an SnmpAdminString table key that is
+# not IMPLIED (fpAggName, fpProbeName): the length, then each octet.
+fp_name_index() {
+	local s=$1 i out=${#1}
+	for ((i = 0; i < ${#s}; i++)); do out+=".$(printf '%d' "'${s:i:1}")"; done
+	echo "$out"
+}
+
 # fp_subtree_present: is anything served under flowpathMIB?
 fp_subtree_present() { fp_walk "$FP_OID_ROOT" >/dev/null; }
 

@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: NS_VETH1/NS_VETH2 and the namerefs are for the callers)
 #
 # Network namespaces for tests and benchmarks (bash library, to be sourced;
 # works with or without harness.sh).
@@ -60,6 +61,10 @@ ns_trap() {
 
 ns__on_exit() {
 	local rc=$?
+	# harness.sh's processes (flowpathd in a namespace) stop the gentle way first
+	if declare -F fp_cleanup_processes >/dev/null && [[ ${FP_CLEANED:-1} -eq 0 ]]; then
+		fp_cleanup_processes >/dev/null 2>&1 || { [[ $rc -eq 0 ]] && rc=1; }
+	fi
 	ns_cleanup || { [[ $rc -eq 0 ]] && rc=1; }
 	if [[ -n "$NS_CHAINED_EXIT" ]]; then
 		(exit "$rc")

@@ -19,9 +19,14 @@
 #include "subagent/daemon.h"
 #include "subagent/log.h"
 #include "subagent/loop.h"
+#include "engine/metric.h"
 #include "subagent/mib_aggregate.h"
+#include "subagent/mib_alarm.h"
 #include "subagent/mib_collector.h"
 #include "subagent/mib_system.h"
+#include "subagent/notify.h"
+#include "subagent/rules.h"
+#include "subagent/sampler.h"
 #include "subagent/status.h"
 
 #ifndef SYSCONFDIR
@@ -38,6 +43,10 @@ struct flowpathd {
 	struct loop	*loop;
 	struct collect	*collect;
 	struct aggregate *aggs;
+	struct metric_store *metrics;
+	struct sampler	*sampler;
+	struct rules	*rules;
+	struct notify	*notify;
 	struct pidfile	*pidfile;
 };
 
@@ -118,6 +127,15 @@ apply_log_level(const struct fp_config *conf)
 }
 
 static void
+apply_notify(struct flowpathd *fp, const struct fp_config *conf)
+{
+	struct notify_limits lim = { conf->alarms.queue_size, NOTIFY_DEFAULT_PER_TICK,
+	    NOTIFY_DEFAULT_TICK_NS };
+
+	notify_set_limits(fp->notify, &lim);
+}
+
+static void
 reload(struct flowpathd *fp)
 {
 	struct config_errors errs = { 0 };
@@ -134,12 +152,15 @@ reload(struct flowpathd *fp)
 		fp->status.config_reload_failures++;
 		copy_text(fp->status.config_last_error, errs.count > 0 ? errs.msg[0] :
 		    "configuration refused");
+		rules_reload_failed(fp->rules, fp->status.config_file, &errs);
 		config_errors_clear(&errs);
 		return;
 	}
 	agentx_check_reload(fp->conf, conf);
 	collect_apply(fp->collect, conf);
 	aggregate_apply(fp->aggs, conf);
+	apply_notify(fp, conf);
+	rules_apply(fp->rules, conf);
 	if ((fp->conf->daemon.pidfile == NULL) != (conf->daemon.pidfile == NULL) ||
 	    (conf->daemon.pidfile != NULL &&
 	    strcmp(fp->conf->daemon.pidfile, conf->daemon.pidfile) != 0))
@@ -175,6 +196,7 @@ register_modules(void *arg)
 	mib_system_init(&fp->status);
 	mib_collector_init(fp->loop, collect_collector(fp->collect));
 	mib_aggregate_init(fp->aggs);
+	mib_alarm_init(fp->rules, fp->notify);
 }
 
 static void
@@ -254,6 +276,15 @@ main(int argc, char *argv[])
 	if ((fp.aggs = aggregate_new(fp.loop)) == NULL || !aggregate_apply(fp.aggs, fp.conf))
 		fatalx("cannot build the aggregations");
 	collect_set_sink(fp.collect, aggregate_record, fp.aggs);
+	/* The notification queue before agentx_init(): it follows the AgentX connection. */
+	if ((fp.metrics = metric_store_new(NULL)) == NULL ||
+	    (fp.sampler = sampler_new(fp.loop, fp.metrics, collect_collector(fp.collect),
+	    fp.aggs)) == NULL ||
+	    (fp.rules = rules_new(fp.loop, fp.metrics, clock_mono_ns())) == NULL ||
+	    (fp.notify = notify_new(fp.loop, NULL)) == NULL)
+		fatalx("out of memory");
+	apply_notify(&fp, fp.conf);
+	rules_apply(fp.rules, fp.conf);
 	fp.status.start_wall_ns = clock_wall_ns();
 	fp.status.start_mono_ns = clock_mono_ns();
 	fp.status.config_load_wall_ns = fp.status.start_wall_ns;
@@ -275,11 +306,16 @@ main(int argc, char *argv[])
 	}
 
 	log_info("stopping");
+	mib_alarm_shutdown();
+	rules_free(fp.rules);
 	mib_aggregate_shutdown();
 	mib_collector_shutdown();
 	agentx_shutdown();
 	collect_free(fp.collect);
 	aggregate_free(fp.aggs);
+	sampler_free(fp.sampler);
+	notify_free(fp.notify);
+	metric_store_free(fp.metrics);
 	loop_free(fp.loop);
 	pidfile_remove(fp.pidfile);
 	config_free(fp.conf);

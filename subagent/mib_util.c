@@ -1,7 +1,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
 #include "subagent/clock.h"
+#include "subagent/log.h"
 #include "subagent/mib_util.h"
 
 void
@@ -47,4 +52,25 @@ mib_set_date_and_time(netsnmp_variable_list *vb, int64_t wall_ns)
 	if (len >= 8)
 		buf[7] = (u_char)((wall_ns % CLOCK_NS_PER_SEC) / (100 * CLOCK_NS_PER_MS));
 	snmp_set_var_typed_value(vb, ASN_OCTET_STR, buf, len);
+}
+
+netsnmp_container *
+mib_register_table(const char *name, const oid *o, size_t olen, Netsnmp_Node_Handler *handler,
+    void *myvoid, u_char index_type, unsigned first_column, unsigned last_column)
+{
+	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(name,
+	    handler, o, olen, HANDLER_CAN_RONLY);
+	netsnmp_table_registration_info *ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+	netsnmp_container *c = netsnmp_container_find("mib_register_table:table_container");
+
+	if (reg == NULL || ti == NULL || c == NULL)
+		fatalx("cannot create %s", name);
+	reg->handler->myvoid = myvoid;
+	netsnmp_table_helper_add_indexes(ti, index_type, 0);
+	ti->min_column = first_column;
+	ti->max_column = last_column;
+	if (netsnmp_container_table_register(reg, ti, c, TABLE_CONTAINER_KEY_NETSNMP_INDEX) !=
+	    MIB_REGISTERED_OK)
+		fatalx("cannot register %s", name);
+	return c;
 }

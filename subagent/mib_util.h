@@ -13,4 +13,13 @@ void	mib_set_c64(netsnmp_variable_list *, uint64_t);
 /* DateAndTime (RFC 2579) in local time with its UTC offset; 0 gives 8 zero octets. */
 void	mib_set_date_and_time(netsnmp_variable_list *, int64_t wall_ns);
 
+/*
+ * A read-only table served from a table_container keyed by netsnmp_index
+ * rows; handler->myvoid is set to myvoid. The index is one object of
+ * index_type. Exits through fatalx() when Net-SNMP refuses.
+ */
+netsnmp_container *mib_register_table(const char *name, const oid *o, size_t olen,
+	    Netsnmp_Node_Handler *handler, void *myvoid, u_char index_type,
+	    unsigned first_column, unsigned last_column);
+
 #endif

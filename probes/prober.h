@@ -70,6 +70,7 @@ struct probe_result {
 	int64_t		 refl_hold_ns;		/* the reflector's last holding time, subtracted from RTTs */
 	uint32_t	 icmp_id;		/* the ICMP id in use (the kernel's for datagram sockets) */
 	uint8_t		 last_icmp_type, last_icmp_code;
+	bool		 reflector;		/* UDP: the last reply was a TWAMP-light reflector's, not an RFC 862 echo */
 };
 
 struct prober;
@@ -94,7 +95,12 @@ int		 prober_fd(const struct prober *);
 void		 prober_readable(struct prober *, int64_t now_ns);
 /* Sends what is due and declares timeouts; call at or after prober_next(). */
 void		 prober_run(struct prober *, int64_t now_ns);
-/* Monotonic time of the next send or deadline; INT64_MAX when none. */
+/*
+ * Monotonic time of the next send or deadline; INT64_MAX when none. A send
+ * is served up to min(interval / 2, 10 ms) late without a miss, and RTTs
+ * run from the real send, so a loop may wait a few ms past this to batch
+ * sends: at 1000 probes/s, 4 ms cut the CPU per probe by 2.5x here.
+ */
 int64_t		 prober_next(const struct prober *);
 
 /* Called after every outcome (reply, loss, error) of probe i. */

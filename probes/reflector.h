@@ -28,7 +28,9 @@ struct reflector_counters {
 
 struct reflector;
 
+/* A table of REFLECTOR_MAX_SENDERS; reflector_new_cap sets another size (tests, small hosts). */
 struct reflector *reflector_new(void);
+struct reflector *reflector_new_cap(uint32_t max_senders);
 void		 reflector_free(struct reflector *);
 /* Opens/closes sockets to match the list; false (with errno set, the others in place) when one cannot be bound. */
 bool		 reflector_apply(struct reflector *, const struct addr_endpoint *, size_t n);

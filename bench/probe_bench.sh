@@ -107,13 +107,13 @@ analyze() {
 	awk -v t0="$t0" -v t1="$t1" -v I="$PERIOD_NS" -v dir="$OUT" '
 	!/^#/ && $12 >= t0 && $12 < t1 {
 		n++; d = $4; t = $12
-		print t > (dir "/times")
+		printf "%.0f\n", t > (dir "/times")
 		if (d in last) {
 			s = int((t - last[d]) / I + 0.5); if (s < 1) s = 1
 			k[d] += s; skipped += s - 1
 		} else { first[d] = t; k[d] = 0; nt++ }
 		e = t - (first[d] + k[d] * I); if (e < 0) e = -e
-		print e > (dir "/errs")
+		printf "%.0f\n", e > (dir "/errs")
 		last[d] = t
 	}
 	END {

@@ -10,7 +10,7 @@
 #
 #   base   ICMP, no delay                       the path's own RTT
 #   delay  ICMP, 20 ms, every 10th of 200 dropped
-#   late   ICMP, timeout 100 ms, request 20 held 250 ms
+#   late   ICMP, timeout 200 ms, request 20 held 400 ms
 #   dup    ICMP, request 20 answered twice
 #   v6     ICMPv6, 5 ms, every 5th of 50 dropped
 #   udp    UDP echo (RFC 862), 10 ms +- 2 ms uniform, seeded
@@ -80,7 +80,7 @@ fp_log "namespaces $NS_A (flowpathd) and $NS_B (targets)"
 SCEN=(
 	"base icmp $NET.11 10 500 100 icmp --dst $NET.11"
 	"delay icmp $NET.12 10 500 200 icmp --dst $NET.12 --delay 20000 --drop-every 10"
-	"late icmp $NET.13 10 100 60 icmp --dst $NET.13 --delay 1000 --late 20 --late-hold 250000"
+	"late icmp $NET.13 10 200 60 icmp --dst $NET.13 --delay 1000 --late 20 --late-hold 400000"
 	"dup icmp $NET.14 10 500 60 icmp --dst $NET.14 --delay 1000 --dup 20 --dup-gap 2000"
 	"v6 icmp $NET6::2 10 500 50 icmp -6 --dst $NET6::2 --delay 5000 --drop-every 5"
 	"udp udp $NET.15:7007 10 500 200 udp 7007 --bind $NET.15 --delay 10000 --jitter 2000 --seed 42"
@@ -293,9 +293,9 @@ fp_assert "tcp-closed: the RST gives an RTT (${mean}us)" between "$mean" 0 \
 # The table as an operator reads it, through the master, with MIB names.
 mapfile -t mibopts < <(fp_mib_opts)
 if [[ ${#mibopts[@]} -gt 0 ]]; then
-	tbl=$(snmptable -v2c -c public -t 2 -r 1 "${mibopts[@]}" -Cf '|' -Cb \
+	tbl=$(snmptable -v2c -c public -t 2 -r 1 "${mibopts[@]}" -Cf '|' -Cb -Ci \
 		"127.0.0.1:$FP_SNMPD_PORT" FLOWPATH-MIB::fpProbeTable 2>&1)
-	rows=$(grep -c '^\(base\|delay\|late\|dup\|v6\|udp\|tcp-open\|tcp-closed\)|' <<<"$tbl")
+	rows=$(grep -Ec '^"?(base|delay|late|dup|v6|udp|tcp-open|tcp-closed)"?\|' <<<"$tbl")
 	fp_assert_eq "snmptable shows the 8 probe rows" "$rows" 8 || printf '%s\n' "$tbl" | head -5 | sed 's/^/#   /'
 else
 	fp_log "no MIB directory: snmptable not tried"

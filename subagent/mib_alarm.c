@@ -324,21 +324,14 @@ static netsnmp_variable_list *
 summary_notification(const struct rules_event *e)
 {
 	netsnmp_variable_list *vars = notify_vars_new(summary_oid, OID_LENGTH(summary_oid));
-	oid sup[] = { FP_ROOT_OID, 1, 5, 3, ST_SUPPRESSED, 0 };
 	oid act[] = { FP_ROOT_OID, 1, 5, 3, ST_ACTIVE, 0 };
-	struct rules_stats rs;
-	struct counter64 c;
 	u_long count = e->suppressed > UINT32_MAX ? UINT32_MAX : (u_long)e->suppressed;
 	u_long active = e->active;
 
-	rules_get_stats(ml.rules, &rs);
-	c.high = (u_long)(rs.suppressed >> 32);
-	c.low = (u_long)(rs.suppressed & 0xffffffffu);
+	/* No Counter64 here: an SNMPv1 trap cannot carry one (RFC 3584 section 3.1). */
 	if (vars == NULL ||
 	    snmp_varlist_add_variable(&vars, suppressed_count_oid, OID_LENGTH(suppressed_count_oid),
 	    ASN_UNSIGNED, &count, sizeof(count)) == NULL ||
-	    snmp_varlist_add_variable(&vars, sup, OID_LENGTH(sup), ASN_COUNTER64, &c,
-	    sizeof(c)) == NULL ||
 	    snmp_varlist_add_variable(&vars, act, OID_LENGTH(act), ASN_GAUGE, &active,
 	    sizeof(active)) == NULL) {
 		snmp_free_varbind(vars);

@@ -28,7 +28,6 @@
 #define ICMP_FILTER 1
 #endif
 
-#define PROBER_TCP_MAX		512	/* connects in flight, all probes: well below RLIMIT_NOFILE */
 #define PROBER_SLACK_MAX	(10 * INT64_C(1000000))
 #define PROBER_RING_MAX		65536	/* pmatch's own cap */
 #define PROBER_SAMPLES_MAX	65536

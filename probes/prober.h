@@ -21,6 +21,7 @@
 #include "probes/pstats.h"
 
 #define PROBE_NAME_MAX 32
+#define PROBER_TCP_MAX 512	/* TCP connects in flight over all probes; a send past it is an error */
 
 enum probe_type { PROBE_TYPE_ICMP = 1, PROBE_TYPE_UDP = 2, PROBE_TYPE_TCP = 3 };
 

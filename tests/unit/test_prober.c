@@ -26,7 +26,9 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 
 #include "probes/prober.h"
 #include "probes/psock.h"
@@ -155,7 +157,7 @@ responder_open(struct responder *r, enum addr_family fam, bool reflect)
 	r->fd = bound_socket(fam, SOCK_DGRAM, &r->ep);
 	r->other_fd = bound_socket(fam, SOCK_DGRAM, &other);
 	r->last_tos = -1;
-	r->hold_ns = 30 * MS;	/* past a 25 ms timeout, before the next send 40 ms on */
+	r->hold_ns = 50 * MS;	/* past run_udp's 40 ms timeout, before its next send 60 ms on */
 	if (fam == ADDR_V4)
 		assert_true(psock_opt(r->fd, IPPROTO_IP, IP_RECVTOS, 1));
 	else
@@ -391,28 +393,52 @@ test_icmp6_echo_to_loopback_is_answered_in_under_10ms(void **state)
 	check_icmp_loopback(ADDR_V6);
 }
 
+/* The verdict of a test run in a child: exit 0 passes, 77 skips (saying why), others fail. */
+static void
+child_verdict(pid_t pid, const char *skip_why)
+{
+	int st;
+
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		print_message("%s: skipped\n", skip_why);
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* Brings lo up in the current network namespace; false when it cannot. */
+static bool
+lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	bool ok;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+	ok = fd >= 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 /* In a fresh network namespace where ping_group_range lets our group open ICMP datagram sockets. */
 static void
 test_icmp_datagram_socket_where_ping_group_range_allows(void **state)
 {
 	pid_t pid;
-	int st;
 
 	(void)state;
 	if ((pid = fork()) == 0) {
-		struct ifreq ifr;
 		struct world w;
 		int fd, ok = 1;
 
-		if (unshare(CLONE_NEWNET) != 0)
+		if (unshare(CLONE_NEWNET) != 0 || !lo_up())
 			_exit(77);
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		memset(&ifr, 0, sizeof(ifr));
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-		ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
-			_exit(77);
-		close(fd);
 		if ((fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY)) < 0 ||
 		    write(fd, "0 2147483647", 12) != 12)
 			_exit(77);
@@ -440,14 +466,54 @@ test_icmp_datagram_socket_where_ping_group_range_allows(void **state)
 		prober_free(w.pr);
 		_exit(ok ? 0 : 1);
 	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	if (WEXITSTATUS(st) == 77) {
-		print_message("cannot make a network namespace: skipped\n");
-		skip();
+	child_verdict(pid, "cannot make a network namespace");
+}
+
+/*
+ * Without CAP_NET_RAW, in a namespace whose ping_group_range ("1 0", the
+ * kernel's default) admits no group: the ICMP probe is an error that says
+ * what it needs, and the UDP probe beside it runs.
+ */
+static void
+test_icmp_without_permission_is_an_error_and_the_others_run(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct cap[2];
+		struct probe_spec s[2];
+		const struct probe_result *r;
+		struct responder rs;
+		struct world w;
+		int ok;
+
+		if (unshare(CLONE_NEWNET) != 0 || !lo_up() ||
+		    syscall(SYS_capget, &hdr, cap) != 0)
+			_exit(77);
+		cap[CAP_NET_RAW / 32].effective &= ~(1U << (CAP_NET_RAW % 32));
+		cap[CAP_NET_RAW / 32].permitted &= ~(1U << (CAP_NET_RAW % 32));
+		if (syscall(SYS_capset, &hdr, cap) != 0)
+			_exit(77);
+		world_init(&w, 3);
+		responder_open(&rs, ADDR_V4, false);
+		w.rs = &rs;
+		s[0] = spec("icmp", PROBE_TYPE_ICMP, loopback(ADDR_V4, 0), 20, 500);
+		s[1] = spec("udp", PROBE_TYPE_UDP, rs.ep, 20, 500);
+		ok = strcmp(prober_icmp_mode(w.pr, false), "unavailable") == 0 &&
+		    prober_apply(w.pr, s, 2, psock_mono_ns());
+		drive(&w, 2000);
+		r = result(&w, 0);
+		fprintf(stderr, "icmp without permission: status %d \"%s\"\n", r->status, r->last_error);
+		ok &= r->status == PROBE_STATUS_ERROR && r->c.sent == 0 &&
+		    strcmp(r->last_error, "ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range") == 0;
+		r = result(&w, 1);
+		ok &= r->status == PROBE_STATUS_OK && r->c.received >= 3;
+		prober_free(w.pr);
+		_exit(ok ? 0 : 1);
 	}
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_verdict(pid, "cannot make a network namespace or drop CAP_NET_RAW");
 }
 
 static void
@@ -633,9 +699,63 @@ test_tcp_connect_to_a_closed_port_is_refused_with_an_rtt(void **state)
 }
 
 /*
+ * In a namespace where 198.51.100.0/24 goes to a neighbour that does not
+ * exist (a static ARP entry on one end of a veth pair), SYNs vanish and
+ * connects stay in flight: 600 probes within a second get PROBER_TCP_MAX
+ * connects, and the other sends are errors that say why.
+ */
+static void
+test_tcp_connects_in_flight_are_capped(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		struct probe_spec *s = calloc(600, sizeof(*s));
+		struct world w;
+		uint64_t sent = 0, errors = 0, capped = 0, erring = 0;
+		char want[64];
+
+		if (s == NULL || unshare(CLONE_NEWNET) != 0 || !lo_up() ||
+		    system("ip link add v0 type veth peer name v1 && ip link set v0 up && "
+		    "ip link set v1 up && ip addr add 10.251.0.1/24 dev v0 && "
+		    "ip neigh add 10.251.0.2 lladdr 02:00:00:00:00:01 dev v0 && "
+		    "ip route add 198.51.100.0/24 via 10.251.0.2") != 0)
+			_exit(77);
+		for (int i = 0; i < 600; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "t%d", i);
+			s[i] = spec(name, PROBE_TYPE_TCP, endpoint("198.51.100.1:80"), 1000, 5000);
+		}
+		world_init(&w, 1);	/* never settles: the loop runs its 1.1 s */
+		prober_apply(w.pr, s, 600, psock_mono_ns());
+		drive(&w, 1100);
+		snprintf(want, sizeof(want), "connect: %d connects in flight already", PROBER_TCP_MAX);
+		for (size_t i = 0; i < 600; i++) {
+			const struct probe_result *r = result(&w, i);
+
+			sent += r->c.sent;
+			errors += r->c.errors;
+			erring += r->c.errors > 0;
+			capped += strcmp(r->last_error, want) == 0;
+		}
+		fprintf(stderr, "600 tcp probes into a black hole: sent %llu errors %llu (\"%s\": %llu)\n",
+		    (unsigned long long)sent, (unsigned long long)errors, want,
+		    (unsigned long long)capped);
+		prober_free(w.pr);
+		free(s);
+		/* Every send past the cap is an error; all are still in flight (5 s timeout). */
+		_exit(sent >= 600 && errors == sent - PROBER_TCP_MAX && erring == capped ? 0 : 1);
+	}
+	child_verdict(pid, "cannot make a network namespace with a veth pair");
+}
+
+/*
  * A UDP probe against the test's responder, its seqs 0..n-1 acted on as
- * acts says; interval 40 ms, timeout 25 ms, so that between two sends
- * everything sent is decided.
+ * acts says (later ones answered); interval 60 ms, timeout 40 ms, so that
+ * between two sends everything sent is decided. A loop woken late may make
+ * a send more than n: the checks count over the sends made.
  */
 static const struct probe_result *
 run_udp(struct world *w, struct responder *rs, bool reflect, const uint8_t *acts, uint32_t n)
@@ -646,7 +766,7 @@ run_udp(struct world *w, struct responder *rs, bool reflect, const uint8_t *acts
 	responder_open(rs, ADDR_V4, reflect);
 	memcpy(rs->act, acts, n);
 	w->rs = rs;
-	s = spec("u", PROBE_TYPE_UDP, rs->ep, 40, 25);
+	s = spec("u", PROBE_TYPE_UDP, rs->ep, 60, 40);
 	assert_true(prober_apply(w->pr, &s, 1, psock_mono_ns()));
 	drive(w, 3000);
 	assert_consistent(result(w, 0));
@@ -672,10 +792,11 @@ test_foreign_reply_from_another_port_is_counted_and_not_taken(void **state)
 	const struct probe_result *r = run_udp(&w, &rs, false, acts, 8);
 
 	(void)state;
-	assert_int_equal(r->c.sent, 8);
+	assert_true(r->c.sent >= 8);
+	assert_int_equal(rs.got, r->c.sent);
 	assert_int_equal(r->c.foreign, 2);
 	assert_int_equal(r->c.lost, 2);
-	assert_int_equal(r->c.received, 6);
+	assert_int_equal(r->c.received, r->c.sent - 2);
 	responder_close(&rs);
 	prober_free(w.pr);
 }
@@ -692,15 +813,16 @@ test_every_third_request_dropped_is_exactly_the_lost_count(void **state)
 	for (int i = 0; i < 9; i++)
 		acts[i] = i % 3 == 2 ? DROP : ANSWER;
 	r = run_udp(&w, &rs, false, acts, 9);
-	assert_int_equal(r->c.sent, 9);
-	assert_int_equal(rs.got, 9);
+	assert_true(r->c.sent >= 9);
+	assert_int_equal(rs.got, r->c.sent);
 	assert_int_equal(r->c.lost, count_acts(acts, 9, DROP));
-	assert_int_equal(r->c.received, 9 - count_acts(acts, 9, DROP));
+	assert_int_equal(r->c.received, r->c.sent - count_acts(acts, 9, DROP));
 	assert_int_equal(r->c.late + r->c.duplicates + r->c.foreign, 0);
 	assert_int_equal(r->window.lost, r->c.lost);
 	assert_int_equal(r->window.received, r->c.received);
-	assert_int_equal(r->window.loss_ppm, 1000000 / 3);
-	assert_int_equal(w.outcomes, 9);
+	assert_int_equal(r->window.loss_ppm,
+	    (uint32_t)((1000000 * r->c.lost + r->c.sent / 2) / r->c.sent));
+	assert_int_equal(w.outcomes, r->c.sent);
 	responder_close(&rs);
 	prober_free(w.pr);
 }
@@ -714,12 +836,12 @@ test_reply_held_past_the_timeout_is_late_and_no_sample(void **state)
 	const struct probe_result *r = run_udp(&w, &rs, false, acts, 6);
 
 	(void)state;
-	assert_int_equal(r->c.sent, 6);
+	assert_true(r->c.sent >= 6);
 	assert_int_equal(r->c.late, 1);
 	assert_int_equal(r->c.lost, 1);		/* late is lost all the same */
-	assert_int_equal(r->c.received, 5);
-	assert_int_equal(r->window.received, 5);	/* and never a sample */
-	assert_true(r->window.max < 25 * MS);
+	assert_int_equal(r->c.received, r->c.sent - 1);
+	assert_int_equal(r->window.received, r->c.received);	/* and never a sample */
+	assert_true(r->window.max < 40 * MS);
 	responder_close(&rs);
 	prober_free(w.pr);
 }
@@ -733,10 +855,10 @@ test_reply_answered_twice_counts_one_duplicate(void **state)
 	const struct probe_result *r = run_udp(&w, &rs, false, acts, 6);
 
 	(void)state;
-	assert_int_equal(r->c.sent, 6);
+	assert_true(r->c.sent >= 6);
 	assert_int_equal(r->c.duplicates, 1);
-	assert_int_equal(r->c.received, 6);
-	assert_int_equal(r->window.received, 6);
+	assert_int_equal(r->c.received, r->c.sent);
+	assert_int_equal(r->window.received, r->c.sent);
 	assert_int_equal(r->c.lost, 0);
 	responder_close(&rs);
 	prober_free(w.pr);
@@ -759,7 +881,7 @@ test_reflector_counter_splits_forward_and_reverse_loss(void **state)
 	uint32_t fwd = count_acts(acts, 16, FWD_DROP), rev = count_acts(acts, 16, REV_DROP);
 
 	(void)state;
-	assert_int_equal(r->c.sent, 16);
+	assert_true(r->c.sent >= 16);
 	assert_int_equal(r->c.lost, fwd + rev);
 	assert_int_equal(r->c.fwd_lost, fwd);
 	assert_int_equal(r->c.rev_lost, rev);
@@ -900,10 +1022,10 @@ router_child(const char *ns, bool datagram)
 		fprintf(stderr, "icmp4 mode %s\n", prober_icmp_mode(w.pr, false));
 		return 1;
 	}
-	/* 200 ms apart, 25 ms timeout: three sends within 140 ms, each decided before the next. */
-	s[0] = spec("icmp", PROBE_TYPE_ICMP, endpoint("198.51.100.7"), 200, 25);
-	s[1] = spec("udp", PROBE_TYPE_UDP, endpoint("198.51.100.7:7"), 200, 25);
-	s[2] = spec("tcp", PROBE_TYPE_TCP, endpoint("198.51.100.7:80"), 200, 25);
+	/* 400 ms apart, 25 ms timeout: three sends within 270 ms, all decided 100 ms before the next. */
+	s[0] = spec("icmp", PROBE_TYPE_ICMP, endpoint("198.51.100.7"), 400, 25);
+	s[1] = spec("udp", PROBE_TYPE_UDP, endpoint("198.51.100.7:7"), 400, 25);
+	s[2] = spec("tcp", PROBE_TYPE_TCP, endpoint("198.51.100.7:80"), 400, 25);
 	prober_apply(w.pr, s, 3, psock_mono_ns());
 	drive(&w, 2000);
 	for (size_t i = 0; i < 3; i++) {
@@ -974,6 +1096,7 @@ main(void)
 		cmocka_unit_test(test_icmp_echo_to_127_0_0_1_is_answered_in_under_10ms),
 		cmocka_unit_test(test_icmp6_echo_to_loopback_is_answered_in_under_10ms),
 		cmocka_unit_test(test_icmp_datagram_socket_where_ping_group_range_allows),
+		cmocka_unit_test(test_icmp_without_permission_is_an_error_and_the_others_run),
 		cmocka_unit_test(test_udp_to_our_reflector_on_127_0_0_1_is_reflected_with_hold_time),
 		cmocka_unit_test(test_udp_to_our_reflector_on_ipv6_loopback_is_reflected_with_hold_time),
 		cmocka_unit_test(test_udp_to_an_rfc862_echo_is_recognised_as_echo),
@@ -981,6 +1104,7 @@ main(void)
 		cmocka_unit_test(test_udp_to_a_closed_port_is_unreachable_v6),
 		cmocka_unit_test(test_tcp_connect_to_a_listening_socket_is_a_reply),
 		cmocka_unit_test(test_tcp_connect_to_a_closed_port_is_refused_with_an_rtt),
+		cmocka_unit_test(test_tcp_connects_in_flight_are_capped),
 		cmocka_unit_test(test_foreign_reply_from_another_port_is_counted_and_not_taken),
 		cmocka_unit_test(test_every_third_request_dropped_is_exactly_the_lost_count),
 		cmocka_unit_test(test_reply_held_past_the_timeout_is_late_and_no_sample),

@@ -17,6 +17,10 @@
 #  7. the token bucket: what it holds back is counted and reported by one
 #     fpAlarmSummary, and sent + suppressed add up to the events.
 #
+# A second snmptrapd runs conf/flowpath-nagios-trap (the documented
+# traphandle) for phases 2-4: the Nagios passive check results it writes
+# must say CRITICAL, WARNING and OK for the right services.
+#
 # Exit: 0 pass, 1 fail, 77 skip (no net-snmp tools), 99 harness error.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -101,8 +105,22 @@ reload() {	# reload: SIGHUP and wait until fpSysConfigReloads + fpSysConfigReloa
 		fp_not_ok "flowpathd handled the reload within 15 s"
 }
 
+# The traphandle's snmptrapd, a second trap sink of the master.
+fp_free_port NPORT || fp_bail "no free port"
+NAGIOS=$FP_DIR/nagios.cmd
+cat > "$FP_DIR/snmptrapd-nagios.conf" <<EOF
+[snmp] persistentDir $FP_DIR/persist
+authCommunity execute public
+traphandle default /bin/sh $top_srcdir/conf/flowpath-nagios-trap $NAGIOS site-a
+EOF
+setsid "$SNMPTRAPD" -f -Lf "$FP_DIR/snmptrapd-nagios.log" -On -C -c "$FP_DIR/snmptrapd-nagios.conf" \
+	-p "$FP_DIR/snmptrapd-nagios.pid" "udp:127.0.0.1:$NPORT" </dev/null >/dev/null 2>&1 &
+NTRAPD=$!
+fp__track "$NTRAPD" snmptrapd-nagios
+fp_wait_for "ss -Hlnu '( sport = :$NPORT )' | grep -q ." 10 0.1 || fp_bail "the second snmptrapd did not bind"
+
 fp_start_trapsink
-fp_start_snmpd
+fp_start_snmpd --conf-extra "trap2sink 127.0.0.1:$NPORT public"
 write_conf
 fp_start_flowpathd "$CONF" || fp_bail "flowpathd did not start"
 fp_wait_for "fp_get $FP_OID_SYS.1.0 >/dev/null" 15 || fp_bail "flowpathd did not register"
@@ -188,6 +206,17 @@ if line=$(fp_wait_trap "= OID: $RAISED"$'\t'".*\"exporter-silent\"" 8); then
 else
 	fp_not_ok "exporter-silent fires" "$(tail -5 "$FP_TRAP_LOG")"
 fi
+
+nagios_line() { fp_wait_for "grep -q -- '$1' '$NAGIOS'" 5 0.1 && grep -m1 -- "$1" "$NAGIOS"; }
+fp_assert_match "the traphandle passed CRITICAL for traffic-high to Nagios" \
+	"$(nagios_line ';flowpath traffic-high;2;')" \
+	"^\[[0-9]+\] PROCESS_SERVICE_CHECK_RESULT;site-a;flowpath traffic-high;2;CRITICAL: rate\(collector.records, 2s\) > 500 value=[0-9.]+\$"
+fp_assert_match "and OK when it cleared" "$(nagios_line ';flowpath traffic-high;0;')" \
+	";flowpath traffic-high;0;OK: cleared \(rate\(collector.records, 2s\) > 500\) value=[0-9.]+\$"
+fp_assert_match "and WARNING for exporter-silent's instance" \
+	"$(nagios_line ';flowpath exporter-silent 127.0.0.1;')" \
+	";flowpath exporter-silent 127.0.0.1;1;WARNING: nodata\(exporter.\*.records, 2000ms\)\$"
+fp_stop_pid "$NTRAPD" >/dev/null 2>&1	# not through the storm: a shell per trap
 
 # ------------------------------------------------------------ 5. reload errors
 WHEN_GOOD=$WHEN

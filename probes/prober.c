@@ -161,13 +161,20 @@ heap_swap(struct prober *pr, size_t a, size_t b)
 	pr->heap[b]->heap_pos = b;
 }
 
-static void
-heap_fix(struct prober *pr, size_t i)
+static size_t
+heap_up(struct prober *pr, size_t i)
 {
 	while (i > 0 && pr->heap[(i - 1) / 2]->deadline > pr->heap[i]->deadline) {
 		heap_swap(pr, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
+	return i;
+}
+
+static void
+heap_fix(struct prober *pr, size_t i)
+{
+	i = heap_up(pr, i);
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
@@ -1251,9 +1258,10 @@ rebuild(struct prober *pr)
 	pr->by_token = tok;
 	pr->by_target = tgt;
 	pr->heap = heap;
-	for (size_t i = n; i-- > 0;) {
+	for (size_t i = 0; i < n; i++) {
+		/* Inserted one by one: [0, i) is a heap when i goes in. */
 		heap[i]->heap_pos = i;
-		heap_fix(pr, i);
+		heap_up(pr, i);
 	}
 	for (int k = 0; k < SK_N; k++)
 		if (!used[k])

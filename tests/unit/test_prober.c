@@ -66,6 +66,8 @@ struct world {
 	int		 listen_fd;
 	uint64_t	 want;		/* sends to make before settling */
 	uint32_t	 outcomes;
+	char		 lost_order[8];	/* first letters of the probes, at their first loss */
+	size_t		 nlost;
 };
 
 static uint32_t
@@ -236,9 +238,13 @@ on_outcome(void *arg, size_t i, int64_t now)
 {
 	struct world *w = arg;
 
-	(void)i;
-	(void)now;
+	const struct probe_result *r = prober_result(w->pr, i, now);
+	const char *name = prober_spec(w->pr, i)->name;
+
 	w->outcomes++;
+	if (r->c.lost == 1 && r->c.received == 0 && w->nlost < sizeof(w->lost_order) - 1 &&
+	    strchr(w->lost_order, name[0]) == NULL)
+		w->lost_order[w->nlost++] = name[0];
 }
 
 static const struct probe_result *
@@ -982,6 +988,44 @@ test_apply_keeps_unchanged_probes_and_restarts_changed_ones(void **state)
 }
 
 /*
+ * A reload that keeps probes with sends in flight keeps their deadlines in
+ * order: four probes 200 ms apart, nothing answered, and the reload puts
+ * them in an order (deadline ranks 2 0 3 1) that a careless heap rebuild
+ * turns into a heap with B buried under C: losses must still come A B C D.
+ */
+static void
+test_losses_come_in_deadline_order_after_a_reload_that_keeps_probes(void **state)
+{
+	const int order[4] = { 2, 0, 3, 1 };
+	struct probe_spec s[4], t[4];
+	struct responder rs;
+	struct world w;
+
+	(void)state;
+	world_init(&w, 100);	/* never settles: each drive runs its time */
+	responder_open(&rs, ADDR_V4, false);
+	rs.act[0] = rs.act[1] = DROP;
+	w.rs = &rs;
+	for (int i = 0; i < 4; i++) {
+		char name[2] = { (char)('A' + i), 0 };
+
+		s[i] = spec(name, PROBE_TYPE_UDP, rs.ep, 800, 700);
+	}
+	assert_true(prober_apply(w.pr, s, 4, psock_mono_ns()));
+	drive(&w, 650);		/* sends at 0, 200, 400, 600 ms; the first deadline at 700 */
+	assert_int_equal(rs.got, 4);
+	assert_int_equal(w.nlost, 0);
+	for (int i = 0; i < 4; i++)
+		t[i] = s[order[i]];
+	assert_true(prober_apply(w.pr, t, 4, psock_mono_ns()));
+	for (int k = 0; k < 20 && w.nlost < 4; k++)
+		drive(&w, 50);
+	assert_string_equal(w.lost_order, "ABCD");
+	responder_close(&rs);
+	prober_free(w.pr);
+}
+
+/*
  * A router in a namespace of its own answers for 198.51.100.0/24 (TEST-NET-2)
  * with ICMP host unreachable; the prober sits in another namespace behind
  * it. ICMP, UDP and TCP probes each see the error, through the raw socket
@@ -1113,6 +1157,7 @@ main(void)
 		cmocka_unit_test(test_udp_request_has_the_configured_size_and_tos_v4),
 		cmocka_unit_test(test_udp_request_has_the_configured_size_and_tclass_v6),
 		cmocka_unit_test(test_apply_keeps_unchanged_probes_and_restarts_changed_ones),
+		cmocka_unit_test(test_losses_come_in_deadline_order_after_a_reload_that_keeps_probes),
 		cmocka_unit_test(test_icmp_errors_from_a_router_make_every_probe_type_unreachable),
 	};
 

@@ -104,7 +104,7 @@ void		 prober_run(struct prober *, int64_t now_ns);
  */
 int64_t		 prober_next(const struct prober *);
 
-/* Called after every outcome (reply, loss, error) of probe i. */
+/* Called after every outcome (reply, loss, error) of probe i; it must not call prober_apply. */
 typedef void (*prober_outcome_cb)(void *arg, size_t i, int64_t now_ns);
 void		 prober_set_outcome_cb(struct prober *, prober_outcome_cb, void *arg);
 
@@ -113,7 +113,11 @@ const struct probe_spec *prober_spec(const struct prober *, size_t i);
 /* The result of probe i with its window summarised at now. */
 const struct probe_result *prober_result(struct prober *, size_t i, int64_t now_ns);
 
-/* Socket kinds in use, for the log and the MIB: "icmp4 datagram", "icmp6 raw"... */
+/*
+ * The ICMP socket kind of a family, for the log and fpProbeIcmp4Mode /
+ * fpProbeIcmp6Mode: "datagram", "raw" or "unavailable" (what prober_new
+ * could open, or the last attempt since).
+ */
 const char	*prober_icmp_mode(const struct prober *, bool v6);
 
 #endif

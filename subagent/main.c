@@ -23,9 +23,11 @@
 #include "subagent/mib_aggregate.h"
 #include "subagent/mib_alarm.h"
 #include "subagent/mib_collector.h"
+#include "subagent/mib_probe.h"
 #include "subagent/mib_system.h"
 #include "subagent/notify.h"
 #include "subagent/rules.h"
+#include "subagent/probe.h"
 #include "subagent/sampler.h"
 #include "subagent/status.h"
 
@@ -44,6 +46,7 @@ struct flowpathd {
 	struct collect	*collect;
 	struct aggregate *aggs;
 	struct metric_store *metrics;
+	struct probe_set *probes;
 	struct sampler	*sampler;
 	struct rules	*rules;
 	struct notify	*notify;
@@ -159,6 +162,7 @@ reload(struct flowpathd *fp)
 	agentx_check_reload(fp->conf, conf);
 	collect_apply(fp->collect, conf);
 	aggregate_apply(fp->aggs, conf);
+	probe_apply(fp->probes, conf);
 	apply_notify(fp, conf);
 	rules_apply(fp->rules, conf);
 	if ((fp->conf->daemon.pidfile == NULL) != (conf->daemon.pidfile == NULL) ||
@@ -196,6 +200,7 @@ register_modules(void *arg)
 	mib_system_init(&fp->status);
 	mib_collector_init(fp->loop, collect_collector(fp->collect));
 	mib_aggregate_init(fp->aggs);
+	mib_probe_init(fp->probes);
 	mib_alarm_init(fp->rules, fp->notify);
 }
 
@@ -283,6 +288,11 @@ main(int argc, char *argv[])
 	    (fp.rules = rules_new(fp.loop, fp.metrics, clock_mono_ns())) == NULL ||
 	    (fp.notify = notify_new(fp.loop, NULL)) == NULL)
 		fatalx("out of memory");
+	/* Before the rules, whose wildcards expand over the probes' metric names. */
+	if ((fp.probes = probe_new(fp.loop, fp.metrics)) == NULL)
+		fatalx("out of memory");
+	if (!probe_apply(fp.probes, fp.conf))
+		fatalx("cannot start the probes or the reflector");
 	apply_notify(&fp, fp.conf);
 	rules_apply(fp.rules, fp.conf);
 	fp.status.start_wall_ns = clock_wall_ns();
@@ -308,11 +318,13 @@ main(int argc, char *argv[])
 	log_info("stopping");
 	mib_alarm_shutdown();
 	rules_free(fp.rules);
+	mib_probe_shutdown();
 	mib_aggregate_shutdown();
 	mib_collector_shutdown();
 	agentx_shutdown();
 	collect_free(fp.collect);
 	aggregate_free(fp.aggs);
+	probe_free(fp.probes);
 	sampler_free(fp.sampler);
 	notify_free(fp.notify);
 	metric_store_free(fp.metrics);

@@ -294,30 +294,13 @@ register_scalars(const char *name, Netsnmp_Node_Handler *fn, const oid *o, size_
 		fatalx("cannot register %s", name);
 }
 
-static void
-register_probe_table(void)
-{
-	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
-	    "fpProbeTable", probe_table_handler, probe_table_oid,
-	    OID_LENGTH(probe_table_oid), HANDLER_CAN_RONLY);
-	netsnmp_table_registration_info *ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-
-	mp.container = netsnmp_container_find("fpProbeTable:table_container");
-	if (reg == NULL || ti == NULL || mp.container == NULL)
-		fatalx("cannot create fpProbeTable");
-	netsnmp_table_helper_add_indexes(ti, ASN_OCTET_STR, 0);
-	ti->min_column = COL_FIRST;
-	ti->max_column = COL_LAST;
-	if (netsnmp_container_table_register(reg, ti, mp.container,
-	    TABLE_CONTAINER_KEY_NETSNMP_INDEX) != MIB_REGISTERED_OK)
-		fatalx("cannot register fpProbeTable");
-}
-
 void
 mib_probe_init(struct probe_set *probes)
 {
 	mp.probes = probes;
-	register_probe_table();
+	mp.container = mib_register_table("fpProbeTable", probe_table_oid,
+	    OID_LENGTH(probe_table_oid), probe_table_handler, NULL, ASN_OCTET_STR,
+	    COL_FIRST, COL_LAST);
 	register_scalars("fpProbeSockets", probe_sockets_handler, probe_sockets_oid,
 	    OID_LENGTH(probe_sockets_oid), SOCK_LAST);
 	register_scalars("fpReflector", reflector_handler, reflector_oid,

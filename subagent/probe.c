@@ -277,7 +277,7 @@ apply_probes(struct probe_set *ps, const struct fp_config *conf, int64_t now)
 			log_warnx("probe %s: %s", prober_spec(ps->prober, i)->name, r->last_error);
 	}
 	if (n > 0)
-		log_info("probes: %zu; ICMP sockets: %s, %s", n,
+		log_info("probes: %zu; ICMP sockets: IPv4 %s, IPv6 %s", n,
 		    prober_icmp_mode(ps->prober, false), prober_icmp_mode(ps->prober, true));
 	return true;
 }

@@ -33,33 +33,13 @@ GEN=${FP_GEN:-$top_builddir/tools/flowpath-gen}
 [[ -x "$GEN" ]] || fp_bail "flowpath-gen not built: $GEN"
 fp_setup
 
+# shellcheck source=traps.sh
+. "$top_srcdir/tests/integration/traps.sh" || exit 99
 R=$FP_OID_ROOT
-RAISED=$R.0.1
-CLEARED=$R.0.2
-SUMMARY=$R.0.3
-RULE=$R.1.5.1.1		# fpRuleEntry
-ALARM=$R.1.5.2.1	# fpAlarmEntry
-STATS=$R.1.5.3		# fpAlarmStats
+RAISED=$FP_OID_RAISED CLEARED=$FP_OID_CLEARED SUMMARY=$FP_OID_SUMMARY
+RULE=$FP_OID_RULE ALARM=$FP_OID_ALARM STATS=$FP_OID_ALSTATS
 STORM=500
 
-# name_index NAME: the row index of a name (length, then the bytes)
-name_index() {
-	local s=$1 out=${#1} i
-	for ((i = 0; i < ${#s}; i++)); do out+=".$(printf '%d' "'${s:i:1}")"; done
-	echo "$out"
-}
-
-# traps OID [RULE]: the trap lines of one notification (of one rule)
-traps() {
-	grep -F "= OID: $1"$'\t' "$FP_TRAP_LOG" | { if [[ -n ${2:-} ]]; then grep -F "= STRING: \"$2\""; else cat; fi; }
-}
-count_traps() { traps "$@" | wc -l | tr -d ' '; }
-
-# vb LINE OID-PREFIX: the value of the first varbind under OID-PREFIX
-vb() { printf '%s\n' "$1" | tr '\t' '\n' | awk -v p="$2" '
-	index($0, p ".") == 1 || index($0, p " ") == 1 { sub(/^[^=]*= /, ""); print; exit }'; }
-# vb_index LINE OID-PREFIX: the instance part of that varbind's OID
-vb_index() { printf '%s\n' "$1" | tr '\t' '\n' | awk -v p="$2." 'index($0, p) == 1 { s = $1; print substr(s, length(p) + 1); exit }'; }
 # ours: notifications of FLOWPATH-MIB in the trap log
 ours() { grep -c "= OID: $R\\.0\\.$1"$'\t' "$FP_TRAP_LOG"; }
 
@@ -126,8 +106,8 @@ fp_start_flowpathd "$CONF" || fp_bail "flowpathd did not start"
 fp_wait_for "fp_get $FP_OID_SYS.1.0 >/dev/null" 15 || fp_bail "flowpathd did not register"
 
 # ------------------------------------------------------------ 1. the rules
-TH=$(name_index traffic-high)
-ES=$(name_index exporter-silent)
+TH=$(fp_name_index traffic-high)
+ES=$(fp_name_index exporter-silent)
 fp_assert_eq "fpRuleWhen of traffic-high is its when" "$(fp_get "$RULE.2.$TH")" "$WHEN"
 fp_assert_eq "fpRuleClear of traffic-high is its clear" "$(fp_get "$RULE.3.$TH")" "$CLEAR"
 fp_assert_eq "fpRuleSeverity of traffic-high is critical(2)" "$(fp_get "$RULE.7.$TH")" 2
@@ -135,9 +115,7 @@ fp_assert_eq "fpRuleInterval is 1000 ms by default" "$(fp_get "$RULE.6.$TH")" 10
 fp_assert_eq "fpRuleDescription" "$(fp_get "$RULE.8.$TH")" "records above 500/s"
 fp_assert_eq "the built-in exporter-silent rule reads alarms.exporter_silent" \
 	"$(fp_get "$RULE.2.$ES")" "nodata(exporter.*.records, 2000ms)"
-# absent OID: fp_get finds no value there
-absent() { ! fp_get "$1" >/dev/null; }
-fp_assert "a built-in alarm that is off has no row" absent "$RULE.2.$(name_index kernel-drops)"
+fp_assert "a built-in alarm that is off has no row" absent "$RULE.2.$(fp_name_index kernel-drops)"
 fp_assert_eventually "traffic-high is ok(1) once its window has two samples" "$RULE.9.$TH" 1 6
 fp_assert_eq "a wildcard rule without instances is unknown(5)" "$(fp_get "$RULE.9.$ES")" 5
 fp_assert_eq "fpRuleLastValue is the rate, 0 without traffic" "$(fp_get "$RULE.10.$TH")" 0
@@ -147,14 +125,14 @@ fp_assert_eq "fpRuleLastValue is the rate, 0 without traffic" "$(fp_get "$RULE.1
 	>"$FP_DIR/gen.out" 2>&1 &
 GEN_PID=$!
 fp__track "$GEN_PID" flowpath-gen
-if line=$(fp_wait_trap "= OID: $RAISED"$'\t'".*\"traffic-high\"" 8); then
+if line=$(wait_alarm_trap "$RAISED" traffic-high "" 8); then
 	fp_ok "fpAlarmRaised for traffic-high arrives while the generator sends 2000 records/s"
 	ID=$(vb_index "$line" "$ALARM.2")
 	fp_assert_match "the alarm id is a number" "$ID" '^[0-9]+$'
 	fp_assert_eq "varbind fpAlarmRule" "$(vb "$line" "$ALARM.2")" 'STRING: "traffic-high"'
 	fp_assert_eq "varbind fpAlarmInstance is empty (no wildcard)" "$(vb "$line" "$ALARM.3")" '""'
 	fp_assert_eq "varbind fpAlarmSeverity is critical(2)" "$(vb "$line" "$ALARM.4")" 'INTEGER: 2'
-	value=$(vb "$line" "$ALARM.7"); value=${value#STRING: }; value=${value//\"/}
+	value=$(vb_string "$line" "$ALARM.7")
 	fp_assert "varbind fpAlarmValue is the rate, above 500 ($value)" num_cmp "$value" ">" 500
 	fp_assert_eq "varbind fpRuleWhen (indexed by the rule name) is the expression" \
 		"$(vb "$line" "$RULE.2.$TH")" "STRING: \"$WHEN\""
@@ -185,11 +163,11 @@ fp_assert_eq "no second fpAlarmRaised after the restart" "$(count_traps "$RAISED
 # ------------------------------------------------------------ 4. cleared
 fp_wait_for "! fp__alive $GEN_PID" 15 0.2 || fp_not_ok "the generator finished"
 fp_stop_pid "$GEN_PID" >/dev/null 2>&1
-if line=$(fp_wait_trap "= OID: $CLEARED"$'\t'".*\"traffic-high\"" 8); then
+if line=$(wait_alarm_trap "$CLEARED" traffic-high "" 8); then
 	fp_ok "fpAlarmCleared for traffic-high arrives once the traffic stops"
 	fp_assert_eq "it names the same alarm id" "$(vb_index "$line" "$ALARM.2")" "$ID"
 	fp_assert_eq "varbind fpAlarmSeverity" "$(vb "$line" "$ALARM.4")" 'INTEGER: 2'
-	value=$(vb "$line" "$ALARM.7"); value=${value#STRING: }; value=${value//\"/}
+	value=$(vb_string "$line" "$ALARM.7")
 	fp_assert "varbind fpAlarmValue is the rate, below 100 ($value)" num_cmp "$value" "<" 100
 	fp_assert_eq "varbind fpRuleWhen" "$(vb "$line" "$RULE.2.$TH")" "STRING: \"$WHEN\""
 else
@@ -197,7 +175,7 @@ else
 fi
 fp_assert "the fpAlarmTable row is gone" absent "$ALARM.2.$ID"
 fp_assert_eq "fpRuleState is ok(1)" "$(fp_get "$RULE.9.$TH")" 1
-if line=$(fp_wait_trap "= OID: $RAISED"$'\t'".*\"exporter-silent\"" 8); then
+if line=$(wait_alarm_trap "$RAISED" exporter-silent "" 8); then
 	fp_ok "the built-in exporter-silent alarm fires 2 s after the exporter went silent"
 	fp_assert_eq "its instance is the exporter's address" "$(vb "$line" "$ALARM.3")" 'STRING: "127.0.0.1"'
 	fp_assert_eq "its severity is warning(1)" "$(vb "$line" "$ALARM.4")" 'INTEGER: 1'
@@ -271,6 +249,6 @@ fp_assert_eq "one fpAlarmSummary" "$(count_traps "$SUMMARY")" 1
 fp_assert_eq "fpAlarmSuppressedCount in it is what was held back" \
 	"$(vb "$line" "$R.1.5.4.1")" "Gauge32: $((s1 - s0))"
 fp_assert_eq "fpAlarmActive in it" "$(vb "$line" "$STATS.5")" "Gauge32: $((STORM + 1))"
-fp_assert "flowpathd still answers" fp_get "$FP_OID_SYS.3.0"
+fp_assert "flowpathd still answers" quiet fp_get "$FP_OID_SYS.3.0"
 
 fp_finish

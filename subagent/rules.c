@@ -342,6 +342,21 @@ merge_push(struct merge *m, struct inst *in)
 	m->out[m->n++] = in;
 }
 
+/*
+ * An instance the store no longer names. The store forgets no name, so this
+ * is one restored from the state file whose metrics have no sample since
+ * the restart (a silent exporter): an alarm that is not OK stays and is
+ * evaluated (nodata() then holds); an OK one goes without an event.
+ */
+static void
+merge_unlisted(struct merge *m, struct inst *in)
+{
+	if (in->a.state != ALARM_OK)
+		merge_push(m, in);
+	else
+		inst_drop(m->rs, in, m->now, true);
+}
+
 /* expr_instances() reports in strcmp order, as r->inst is kept. */
 static void
 merge_cb(void *arg, const char *name)
@@ -352,7 +367,7 @@ merge_cb(void *arg, const char *name)
 	int c = 1;
 
 	while (m->pos < r->ninst && (c = strcmp(r->inst[m->pos]->name, name)) < 0)
-		inst_drop(m->rs, r->inst[m->pos++], m->now, true);
+		merge_unlisted(m, r->inst[m->pos++]);
 	if (m->pos < r->ninst && c == 0) {
 		merge_push(m, r->inst[m->pos++]);
 		return;
@@ -361,7 +376,7 @@ merge_cb(void *arg, const char *name)
 		merge_push(m, in);
 }
 
-/* The rule's instances now: new ones added, gone ones cleared. */
+/* The rule's instances now: new ones added, unlisted ones kept while not OK. */
 static void
 rule_instances(struct rules *rs, struct rule *r, int64_t now)
 {
@@ -369,7 +384,7 @@ rule_instances(struct rules *rs, struct rule *r, int64_t now)
 
 	expr_instances(r->when, rs->store, merge_cb, &m, &rs->instances_refused);
 	while (m.pos < r->ninst)
-		inst_drop(rs, r->inst[m.pos++], now, true);
+		merge_unlisted(&m, r->inst[m.pos++]);
 	free(r->inst);
 	r->inst = m.out;
 	r->ninst = m.n;

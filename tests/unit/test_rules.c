@@ -236,6 +236,31 @@ a_restart_with_a_changed_rule_clears_the_old_alarm(void **state)
 }
 
 static void
+a_restored_instance_without_samples_since_the_restart_stays_raised(void **state)
+{
+	struct world *w = *state;
+	const char *silent = "rules = ( { name = \"silent\"; when = \"nodata(test.*.n, 300ms)\";\n"
+	    "  interval = 0.1; } );\n";
+	uint32_t id;
+
+	start(w, silent);
+	metric_put(w->store, metric_intern(w->store, "test.a.n"), clock_mono_ns(), 1);
+	run(w, NULL, 0, 700);
+	assert_int_equal(w->sink.raised, 1);
+	id = w->sink.last_id;
+	stop(w);
+	/* A new process: an empty store, the exporter still silent. */
+	metric_store_free(w->store);
+	assert_non_null(w->store = metric_store_new(NULL));
+	start(w, silent);
+	run(w, NULL, 0, 700);
+	assert_int_equal(w->sink.raised, 1);
+	assert_int_equal(w->sink.cleared, 0);
+	assert_int_equal(rules_active_count(w->rules), 1);
+	assert_int_equal(w->sink.last_id, id);
+}
+
+static void
 broken_state_records_are_ignored(void **state)
 {
 	struct world *w = *state;
@@ -339,6 +364,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    a_restart_restores_the_firing_alarm_without_a_second_raise, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_restart_with_a_changed_rule_clears_the_old_alarm,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    a_restored_instance_without_samples_since_the_restart_stays_raised,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_state_records_are_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(

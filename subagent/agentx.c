@@ -89,6 +89,29 @@ agentx_standalone_access(const struct fp_config *conf)
 	}
 }
 
+/*
+ * Standalone, flowpathd is the master: its notifications go to
+ * agent.trap_sink as SNMPv2c traps with agent.community, through
+ * Net-SNMP's own trap2sink handling (queued like the VACM lines above).
+ */
+static void
+agentx_standalone_sinks(const struct fp_config *conf)
+{
+	char line[AGENTX_LINE_MAX], addr[ADDR_STRLEN];
+
+	for (size_t i = 0; i < conf->agent.ntrap_sink; i++) {
+		const struct addr_endpoint *e = &conf->agent.trap_sink[i];
+		bool v6 = e->addr.family == ADDR_V6;
+
+		addr_format(&e->addr, addr, sizeof(addr));
+		if (snprintf(line, sizeof(line), "trap2sink %s:%s%s%s:%u %s", v6 ? "udp6" : "udp",
+		    v6 ? "[" : "", addr, v6 ? "]" : "", (unsigned)e->port,
+		    conf->agent.community) >= (int)sizeof(line))
+			fatalx("agent.trap_sink[%zu]: line too long", i);
+		netsnmp_config(line);
+	}
+}
+
 static void
 agentx_init_standalone(const struct fp_config *conf,
     agentx_register_fn register_modules, void *arg)
@@ -117,6 +140,7 @@ agentx_init_standalone(const struct fp_config *conf,
 	init_system_mib();
 	register_modules(arg);
 	agentx_standalone_access(conf);
+	agentx_standalone_sinks(conf);
 
 	init_snmp(AGENTX_APP);
 	/* Fail closed: without VACM entries Net-SNMP's master answers anyone. */
@@ -215,6 +239,10 @@ agentx_check_reload(const struct fp_config *old, const struct fp_config *new)
 	    agentx_allow_differs(old, new))
 		log_warnx("agent.community or agent.allow changed; they take effect when "
 		    "flowpathd restarts");
+	if (old->agent.ntrap_sink != new->agent.ntrap_sink ||
+	    (old->agent.ntrap_sink > 0 && memcmp(old->agent.trap_sink, new->agent.trap_sink,
+	    old->agent.ntrap_sink * sizeof(*old->agent.trap_sink)) != 0))
+		log_warnx("agent.trap_sink changed; it takes effect when flowpathd restarts");
 }
 
 void

@@ -1026,6 +1026,9 @@ static const struct key agent_keys[] = {
 	{ .name = "allow", .kind = K_ADDRS, ARRAY(struct fp_config, agent.allow, agent.nallow),
 	  .min = 1, .max = CONFIG_MAX_AGENT_ALLOW, .parse_text = adapt_prefix,
 	  .elsize = sizeof(struct addr_prefix) },
+	{ .name = "trap_sink", .kind = K_ADDRS, ARRAY(struct fp_config, agent.trap_sink,
+	  agent.ntrap_sink), .min = 0, .max = CONFIG_MAX_TRAP_SINKS, .parse_text = adapt_endpoint,
+	  .elsize = sizeof(struct addr_endpoint) },
 	{ 0 }
 };
 
@@ -1554,6 +1557,7 @@ config_free(struct fp_config *cfg)
 	free(cfg->agent.listen);
 	free(cfg->agent.community);
 	free(cfg->agent.allow);
+	free(cfg->agent.trap_sink);
 	free(cfg->daemon.pidfile);
 	free(cfg->daemon.log_level);
 	free(cfg->daemon.state_file);

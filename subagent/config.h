@@ -36,6 +36,7 @@
 #define CONFIG_DEFAULT_COMMUNITY "public"
 #define CONFIG_COMMUNITY_MAX	64	/* characters of agent.community */
 #define CONFIG_MAX_AGENT_ALLOW	64	/* agent.allow: one VACM source entry each */
+#define CONFIG_MAX_TRAP_SINKS	16	/* agent.trap_sink */
 
 struct config_errors {
 	char	*msg[CONFIG_MAX_ERRORS];
@@ -128,6 +129,8 @@ struct fp_config {
 		char	*community;	/* default "public" */
 		struct addr_prefix *allow;	/* sources answered; absent: 127.0.0.0/8, ::1/128 */
 		size_t	 nallow;	/* >= 1 after config_load() */
+		struct addr_endpoint *trap_sink;	/* SNMPv2c notification targets */
+		size_t	 ntrap_sink;
 	} agent;
 
 	struct {

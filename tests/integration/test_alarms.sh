@@ -15,7 +15,8 @@
 #  6. a storm of 500 alarms: 500 fpAlarmRaised arrive through the paced
 #     queue while snmpget of sysUpTime.0 and fpSysUpTime.0 keeps answering;
 #  7. the token bucket: what it holds back is counted and reported by one
-#     fpAlarmSummary, and sent + suppressed add up to the events.
+#     fpAlarmSummary, and sent + suppressed add up to the events;
+#  8. standalone mode (no snmpd): fpAlarmRaised goes to agent.trap_sink.
 #
 # A second snmptrapd runs conf/flowpath-nagios-trap (the documented
 # traphandle) for phases 2-4: the Nagios passive check results it writes
@@ -250,5 +251,23 @@ fp_assert_eq "fpAlarmSuppressedCount in it is what was held back" \
 	"$(vb "$line" "$R.1.5.4.1")" "Gauge32: $((s1 - s0))"
 fp_assert_eq "fpAlarmActive in it" "$(vb "$line" "$STATS.5")" "Gauge32: $((STORM + 1))"
 fp_assert "flowpathd still answers" quiet fp_get "$FP_OID_SYS.3.0"
+
+# ------------------------------------------------------------ 8. standalone
+fp_stop_flowpathd
+fp_free_port APORT || fp_bail "no free port"
+cat > "$FP_DIR/standalone.conf" <<EOF
+agent = { listen = "udp:127.0.0.1:$APORT"; trap_sink = [ "127.0.0.1:$FP_TRAP_PORT" ]; };
+daemon = { pidfile = ""; state_file = ""; log_level = "debug"; };
+alarms = { kernel_drops = false; };
+rules = ( { name = "standalone"; when = "collector.drops >= 0"; } );
+EOF
+fp_start_flowpathd "$FP_DIR/standalone.conf" || fp_bail "standalone flowpathd did not start"
+if line=$(wait_alarm_trap "$RAISED" standalone "" 8); then
+	fp_ok "standalone: fpAlarmRaised reaches agent.trap_sink without snmpd"
+	fp_assert_eq "with the expression" "$(vb_string "$line" "$RULE.2.$(fp_name_index standalone)")" \
+		"collector.drops >= 0"
+else
+	fp_not_ok "standalone: fpAlarmRaised reaches agent.trap_sink" "$(tail -3 "$FP_TRAP_LOG")"
+fi
 
 fp_finish

@@ -482,6 +482,23 @@ alarm_setting_errors_are_reported(void **state)
 }
 
 static void
+agent_trap_sinks_are_endpoints(void **state)
+{
+	struct fp_config *cfg = load_ok(
+	    "agent = { trap_sink = [ \"127.0.0.1:162\", \"[::1]:1162\" ]; };\n");
+
+	assert_int_equal(cfg->agent.ntrap_sink, 2);
+	assert_int_equal(cfg->agent.trap_sink[0].port, 162);
+	assert_int_equal(cfg->agent.trap_sink[1].port, 1162);
+	config_free(cfg);
+	cfg = load_ok("");
+	assert_int_equal(cfg->agent.ntrap_sink, 0);
+	config_free(cfg);
+	EXPECT("agent = { trap_sink = [ \"127.0.0.1\" ]; };\n",
+	    "1: agent.trap_sink[0]: not an address:port: \"127.0.0.1\"");
+}
+
+static void
 builtin_alarm_names_are_reserved_while_on(void **state)
 {
 	struct fp_config *cfg = load_ok(
@@ -1193,6 +1210,7 @@ main(void)
 		cmocka_unit_test(alarm_settings_load_with_their_defaults),
 		cmocka_unit_test(alarm_setting_errors_are_reported),
 		cmocka_unit_test(builtin_alarm_names_are_reserved_while_on),
+		cmocka_unit_test(agent_trap_sinks_are_endpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

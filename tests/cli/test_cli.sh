@@ -41,7 +41,7 @@ check "a stray argument exits 2" 2 "$rc"
 
 run -t -c "$top_srcdir/conf/flowpathd.conf"
 check "-t accepts the annotated example" "0 $top_srcdir/conf/flowpathd.conf: configuration OK" "$rc $out"
-sed "s|@STATEDIR@|$dir|g" "$top_srcdir/conf/flowpathd-demo.conf" > "$dir/demo.conf"
+sed -e "s|@STATEDIR@|$dir|g" -e "s|@PORT@|10161|g" "$top_srcdir/conf/flowpathd-demo.conf" > "$dir/demo.conf"
 run -t -c "$dir/demo.conf"
 check "-t accepts the demo configuration" 0 "$rc"
 

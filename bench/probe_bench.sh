@@ -24,7 +24,8 @@
 #
 # Per run, over the same WINDOW seconds starting WARMUP s after the start:
 #   cpu      on-CPU time of the process (/proc/PID/schedstat, ns), and the
-#            user/sys split (/proc/PID/stat, clock ticks); neither tool forks
+#            user/sys split (/proc/PID/stat, clock ticks: sampled, rough on
+#            a VM); neither tool forks. wakeups: voluntary context switches
 #   probes   echo requests that arrived at B in the window (the sniffer),
 #            so rate = probes / WINDOW and cpu/probe = cpu / probes
 #   spacing  over all sends: median and p99 gap, most sends in one 1 ms
@@ -72,6 +73,8 @@ mono_ns() {
 	fi
 }
 cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
+# voluntary context switches: the wake-ups (each sleep in ppoll/select is one)
+wakeups() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status"; }
 # user and sys clock ticks (fields 14 and 15; comm may hold spaces)
 cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
 
@@ -137,12 +140,12 @@ analyze() {
 
 # measure PID: waits WARMUP, samples, waits WINDOW, samples; sets T0 T1 CPU TICKS
 measure() {
-	local pid=$1 c0 c1 u0 s0 u1 s1
+	local pid=$1 c0 c1 u0 s0 u1 s1 w0 w1
 	sleep "$WARMUP"
-	T0=$(mono_ns); c0=$(cpu_ns "$pid"); read -r u0 s0 < <(cpu_ticks "$pid")
+	T0=$(mono_ns); c0=$(cpu_ns "$pid"); read -r u0 s0 < <(cpu_ticks "$pid"); w0=$(wakeups "$pid")
 	sleep "$WINDOW"
-	T1=$(mono_ns); c1=$(cpu_ns "$pid"); read -r u1 s1 < <(cpu_ticks "$pid")
-	CPU=$((c1 - c0)); TICKS="user_ticks=$((u1 - u0)) sys_ticks=$((s1 - s0))"
+	T1=$(mono_ns); c1=$(cpu_ns "$pid"); read -r u1 s1 < <(cpu_ticks "$pid"); w1=$(wakeups "$pid")
+	CPU=$((c1 - c0)); TICKS="user_ticks=$((u1 - u0)) sys_ticks=$((s1 - s0)) wakeups=$((w1 - w0))"
 }
 
 snmp_sum() {	# snmp_sum COLUMN: the sum of a fpProbeEntry column over all rows
@@ -206,16 +209,16 @@ function med(a, n,   i, j, v, b) { for (i = 1; i <= n; i++) b[i] = a[i]
 	upp[t, n] = f["user_ticks"] * 1e4 / f["probes"]	# 1 tick = 10 ms
 	rate[t, n] = f["probes"] / W
 	p99[t, n] = f["sched_p99_us"]; p50[t, n] = f["sched_p50_us"]; gap99[t, n] = f["gap_p99_us"]
-	mpm[t, n] = f["max_per_ms"]; per[t, n] = f["period_ms"]
+	mpm[t, n] = f["max_per_ms"]; per[t, n] = f["period_ms"]; wpp[t, n] = f["wakeups"] / f["probes"]
 }
 END {
 	printf "# medians of %s runs\n", cnt["flowpathd"] ? cnt["flowpathd"] : cnt["fping"]
-	printf "# %-9s %12s %12s %10s %10s %10s %10s %8s %10s\n", "tool", "cpu/probe_us", "user/probe_us", "probes/s", "period_ms", "sched_p50", "sched_p99", "max/ms", "gap_p99_us"
+	printf "# %-9s %12s %12s %10s %10s %10s %10s %8s %10s %12s\n", "tool", "cpu/probe_us", "user/probe_us", "probes/s", "period_ms", "sched_p50", "sched_p99", "max/ms", "gap_p99_us", "wakeups/probe"
 	for (t in tools) {
 		n = cnt[t]
-		for (i = 1; i <= n; i++) { a1[i] = cpp[t, i]; a2[i] = upp[t, i]; a3[i] = rate[t, i]; a4[i] = per[t, i]; a5[i] = p50[t, i]; a6[i] = p99[t, i]; a7[i] = mpm[t, i]; a8[i] = gap99[t, i] }
+		for (i = 1; i <= n; i++) { a1[i] = cpp[t, i]; a2[i] = upp[t, i]; a3[i] = rate[t, i]; a4[i] = per[t, i]; a5[i] = p50[t, i]; a6[i] = p99[t, i]; a7[i] = mpm[t, i]; a8[i] = gap99[t, i]; a9[i] = wpp[t, i] }
 		M[t, 1] = med(a1, n); M[t, 2] = med(a2, n); M[t, 3] = med(a3, n); M[t, 6] = med(a6, n)
-		printf "# %-9s %12.2f %12.2f %10.1f %10.3f %10.1f %10.1f %8d %10.1f\n", t, M[t, 1], M[t, 2], M[t, 3], med(a4, n), med(a5, n), M[t, 6], med(a7, n), med(a8, n)
+		printf "# %-9s %12.2f %12.2f %10.1f %10.3f %10.1f %10.1f %8d %10.1f %12.2f\n", t, M[t, 1], M[t, 2], M[t, 3], med(a4, n), med(a5, n), M[t, 6], med(a7, n), med(a8, n), med(a9, n)
 	}
 	if (("flowpathd", 1) in M && ("fping", 1) in M)
 		printf "# ratio flowpathd/fping: cpu/probe %.2f, user/probe %.2f, rate %.3f, sched p99 %.4f\n",

@@ -390,41 +390,19 @@ table_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reginf
 	return SNMP_ERR_NOERROR;
 }
 
-static netsnmp_container *
-register_table(const char *name, const oid *o, size_t olen, enum table_kind kind,
-    unsigned first, unsigned last, int second_index)
-{
-	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(name,
-	    table_handler, o, olen, HANDLER_CAN_RONLY);
-	netsnmp_table_registration_info *ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-	netsnmp_container *c = netsnmp_container_find("fpAggregation:table_container");
-
-	if (reg == NULL || ti == NULL || c == NULL)
-		fatalx("cannot create %s", name);
-	/* The table handler's own myvoid tells which table a request is for. */
-	reg->handler->myvoid = (void *)(uintptr_t)kind;
-	if (second_index)
-		netsnmp_table_helper_add_indexes(ti, ASN_OCTET_STR, second_index, 0);
-	else
-		netsnmp_table_helper_add_indexes(ti, ASN_OCTET_STR, 0);
-	ti->min_column = first;
-	ti->max_column = last;
-	if (netsnmp_container_table_register(reg, ti, c, TABLE_CONTAINER_KEY_NETSNMP_INDEX) !=
-	    MIB_REGISTERED_OK)
-		fatalx("cannot register %s", name);
-	return c;
-}
-
 void
 mib_aggregate_init(struct aggregate *aggs)
 {
 	ma.aggs = aggs;
-	ma.c_agg = register_table("fpAggTable", agg_table_oid, OID_LENGTH(agg_table_oid),
-	    T_AGG, AGG_FIRST, AGG_LAST, 0);
-	ma.c_top = register_table("fpTopTable", top_table_oid, OID_LENGTH(top_table_oid),
-	    T_TOP, TOP_FIRST, TOP_LAST, ASN_UNSIGNED);
-	ma.c_key = register_table("fpKeyTable", key_table_oid, OID_LENGTH(key_table_oid),
-	    T_KEY, KEYT_FIRST, KEYT_LAST, ASN_OCTET_STR);
+	/* The table handler's own myvoid tells which table a request is for. */
+	ma.c_agg = mib_register_table("fpAggTable", agg_table_oid, OID_LENGTH(agg_table_oid),
+	    table_handler, (void *)(uintptr_t)T_AGG, AGG_FIRST, AGG_LAST, ASN_OCTET_STR, 0);
+	ma.c_top = mib_register_table("fpTopTable", top_table_oid, OID_LENGTH(top_table_oid),
+	    table_handler, (void *)(uintptr_t)T_TOP, TOP_FIRST, TOP_LAST, ASN_OCTET_STR,
+	    ASN_UNSIGNED, 0);
+	ma.c_key = mib_register_table("fpKeyTable", key_table_oid, OID_LENGTH(key_table_oid),
+	    table_handler, (void *)(uintptr_t)T_KEY, KEYT_FIRST, KEYT_LAST, ASN_OCTET_STR,
+	    ASN_OCTET_STR, 0);
 	aggregate_set_hook(aggs, mib_aggregate_rebuild, NULL);
 	mib_aggregate_rebuild(NULL);
 }

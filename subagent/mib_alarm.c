@@ -361,21 +361,16 @@ mib_alarm_event(void *arg, const struct rules_event *e)
 void
 mib_alarm_init(struct rules *rules, struct notify *notify)
 {
-	netsnmp_mib_handler *h;
-	netsnmp_handler_registration *reg;
-
 	ml.rules = rules;
 	ml.notify = notify;
 	/* myvoid non-NULL for the rule table: tells the shared handler which table it serves. */
 	ml.c_rule = mib_register_table("fpRuleTable", rule_table_oid,
-	    OID_LENGTH(rule_table_oid), table_handler, &ml, ASN_OCTET_STR, RULE_FIRST, RULE_LAST);
+	    OID_LENGTH(rule_table_oid), table_handler, &ml, RULE_FIRST, RULE_LAST,
+	    ASN_OCTET_STR, 0);
 	ml.c_alarm = mib_register_table("fpAlarmTable", alarm_table_oid,
-	    OID_LENGTH(alarm_table_oid), table_handler, NULL, ASN_UNSIGNED, AL_FIRST, AL_LAST);
-	if ((h = netsnmp_create_handler("fpAlarmStats", stats_handler)) == NULL ||
-	    (reg = netsnmp_handler_registration_create("fpAlarmStats", h, stats_oid,
-	    OID_LENGTH(stats_oid), HANDLER_CAN_RONLY)) == NULL ||
-	    netsnmp_register_scalar_group(reg, 1, ST_LAST) != MIB_REGISTERED_OK)
-		fatalx("cannot register fpAlarmStats");
+	    OID_LENGTH(alarm_table_oid), table_handler, NULL, AL_FIRST, AL_LAST, ASN_UNSIGNED, 0);
+	mib_register_scalars("fpAlarmStats", stats_oid, OID_LENGTH(stats_oid), stats_handler, 1,
+	    ST_LAST);
 	rules_set_hook(rules, mib_alarm_rebuild, NULL);
 	rules_set_sink(rules, mib_alarm_event, NULL);
 	mib_alarm_rebuild(NULL);

@@ -7,7 +7,6 @@
 
 #include "fp_root.h"
 #include "subagent/clock.h"
-#include "subagent/log.h"
 #include "subagent/mib_collector.h"
 #include "subagent/mib_util.h"
 
@@ -202,45 +201,17 @@ mib_exporter_table(netsnmp_mib_handler *handler, netsnmp_handler_registration *r
 	return SNMP_ERR_NOERROR;
 }
 
-static void
-register_scalars(void)
-{
-	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
-	    "fpCollectorStats", mib_collector_scalars, fp_collector_oid,
-	    OID_LENGTH(fp_collector_oid), HANDLER_CAN_RONLY);
-
-	if (reg == NULL || netsnmp_register_scalar_group(reg, COL_DATAGRAMS, COL_LAST) !=
-	    MIB_REGISTERED_OK)
-		fatalx("cannot register fpCollectorStats");
-}
-
-static void
-register_exporter_table(void)
-{
-	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
-	    "fpExporterTable", mib_exporter_table, fp_exporter_table_oid,
-	    OID_LENGTH(fp_exporter_table_oid), HANDLER_CAN_RONLY);
-	netsnmp_table_registration_info *ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-
-	mc.container = netsnmp_container_find("fpExporterTable:table_container");
-	if (reg == NULL || ti == NULL || mc.container == NULL)
-		fatalx("cannot create fpExporterTable");
-	netsnmp_table_helper_add_indexes(ti, ASN_INTEGER, ASN_OCTET_STR, ASN_INTEGER,
-	    ASN_UNSIGNED, 0);
-	ti->min_column = EXP_FIRST;
-	ti->max_column = EXP_LAST;
-	if (netsnmp_container_table_register(reg, ti, mc.container,
-	    TABLE_CONTAINER_KEY_NETSNMP_INDEX) != MIB_REGISTERED_OK)
-		fatalx("cannot register fpExporterTable");
-}
-
 void
 mib_collector_init(struct loop *loop, const struct collector *core)
 {
 	mc.loop = loop;
 	mc.core = core;
-	register_scalars();
-	register_exporter_table();
+	mib_register_scalars("fpCollectorStats", fp_collector_oid, OID_LENGTH(fp_collector_oid),
+	    mib_collector_scalars, COL_DATAGRAMS, COL_LAST);
+	/* Index: InetAddressType, InetAddress, version, observation domain. */
+	mc.container = mib_register_table("fpExporterTable", fp_exporter_table_oid,
+	    OID_LENGTH(fp_exporter_table_oid), mib_exporter_table, NULL, EXP_FIRST, EXP_LAST,
+	    ASN_INTEGER, ASN_OCTET_STR, ASN_INTEGER, ASN_UNSIGNED, 0);
 	mib_collector_tick(NULL, clock_mono_ns());
 }
 

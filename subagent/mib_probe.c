@@ -283,28 +283,17 @@ reflector_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *re
 	return SNMP_ERR_NOERROR;
 }
 
-static void
-register_scalars(const char *name, Netsnmp_Node_Handler *fn, const oid *o, size_t olen,
-    unsigned last)
-{
-	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(name, fn,
-	    o, olen, HANDLER_CAN_RONLY);
-
-	if (reg == NULL || netsnmp_register_scalar_group(reg, 1, last) != MIB_REGISTERED_OK)
-		fatalx("cannot register %s", name);
-}
-
 void
 mib_probe_init(struct probe_set *probes)
 {
 	mp.probes = probes;
 	mp.container = mib_register_table("fpProbeTable", probe_table_oid,
-	    OID_LENGTH(probe_table_oid), probe_table_handler, NULL, ASN_OCTET_STR,
-	    COL_FIRST, COL_LAST);
-	register_scalars("fpProbeSockets", probe_sockets_handler, probe_sockets_oid,
-	    OID_LENGTH(probe_sockets_oid), SOCK_LAST);
-	register_scalars("fpReflector", reflector_handler, reflector_oid,
-	    OID_LENGTH(reflector_oid), REFL_LAST);
+	    OID_LENGTH(probe_table_oid), probe_table_handler, NULL, COL_FIRST, COL_LAST,
+	    ASN_OCTET_STR, 0);
+	mib_register_scalars("fpProbeSockets", probe_sockets_oid, OID_LENGTH(probe_sockets_oid),
+	    probe_sockets_handler, 1, SOCK_LAST);
+	mib_register_scalars("fpReflector", reflector_oid, OID_LENGTH(reflector_oid),
+	    reflector_handler, 1, REFL_LAST);
 	probe_set_hook(probes, mib_probe_rebuild, NULL);
 	mib_probe_rebuild(NULL);
 }

@@ -8,7 +8,6 @@
 
 #include "fp_root.h"
 #include "subagent/clock.h"
-#include "subagent/log.h"
 #include "subagent/mib_system.h"
 #include "subagent/mib_util.h"
 
@@ -80,17 +79,7 @@ mib_system_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *r
 void
 mib_system_init(const struct fp_status *status)
 {
-	netsnmp_mib_handler *h;
-	netsnmp_handler_registration *reg;
-
 	mib_system_status = status;
-
-	h = netsnmp_create_handler("fpSystem", mib_system_handler);
-	if (h == NULL)
-		fatalx("cannot create the fpSystem handler");
-	reg = netsnmp_handler_registration_create("fpSystem", h, fp_system_oid,
-	    OID_LENGTH(fp_system_oid), HANDLER_CAN_RONLY);
-	if (reg == NULL || netsnmp_register_scalar_group(reg, 1, FP_SYS_LAST) !=
-	    MIB_REGISTERED_OK)
-		fatalx("cannot register fpSystem");
+	mib_register_scalars("fpSystem", fp_system_oid, OID_LENGTH(fp_system_oid),
+	    mib_system_handler, 1, FP_SYS_LAST);
 }

@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,21 +57,37 @@ mib_set_date_and_time(netsnmp_variable_list *vb, int64_t wall_ns)
 
 netsnmp_container *
 mib_register_table(const char *name, const oid *o, size_t olen, Netsnmp_Node_Handler *handler,
-    void *myvoid, u_char index_type, unsigned first_column, unsigned last_column)
+    void *myvoid, unsigned first_column, unsigned last_column, ...)
 {
 	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(name,
 	    handler, o, olen, HANDLER_CAN_RONLY);
 	netsnmp_table_registration_info *ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
 	netsnmp_container *c = netsnmp_container_find("mib_register_table:table_container");
+	va_list ap;
+	int type;
 
 	if (reg == NULL || ti == NULL || c == NULL)
 		fatalx("cannot create %s", name);
 	reg->handler->myvoid = myvoid;
-	netsnmp_table_helper_add_indexes(ti, index_type, 0);
+	va_start(ap, last_column);
+	while ((type = va_arg(ap, int)) != 0)
+		netsnmp_table_helper_add_index(ti, type);
+	va_end(ap);
 	ti->min_column = first_column;
 	ti->max_column = last_column;
 	if (netsnmp_container_table_register(reg, ti, c, TABLE_CONTAINER_KEY_NETSNMP_INDEX) !=
 	    MIB_REGISTERED_OK)
 		fatalx("cannot register %s", name);
 	return c;
+}
+
+void
+mib_register_scalars(const char *name, const oid *o, size_t olen, Netsnmp_Node_Handler *handler,
+    unsigned first, unsigned last)
+{
+	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(name,
+	    handler, o, olen, HANDLER_CAN_RONLY);
+
+	if (reg == NULL || netsnmp_register_scalar_group(reg, first, last) != MIB_REGISTERED_OK)
+		fatalx("cannot register %s", name);
 }

@@ -15,11 +15,16 @@ void	mib_set_date_and_time(netsnmp_variable_list *, int64_t wall_ns);
 
 /*
  * A read-only table served from a table_container keyed by netsnmp_index
- * rows; handler->myvoid is set to myvoid. The index is one object of
- * index_type. Exits through fatalx() when Net-SNMP refuses.
+ * rows; handler->myvoid is set to myvoid. The ASN types of the index
+ * objects follow the columns, ending with 0 (as for
+ * netsnmp_table_helper_add_indexes). Exits through fatalx() when Net-SNMP
+ * refuses.
  */
 netsnmp_container *mib_register_table(const char *name, const oid *o, size_t olen,
-	    Netsnmp_Node_Handler *handler, void *myvoid, u_char index_type,
-	    unsigned first_column, unsigned last_column);
+	    Netsnmp_Node_Handler *handler, void *myvoid, unsigned first_column,
+	    unsigned last_column, ...);
+/* A read-only group of scalars first..last under o; fatalx() when refused. */
+void	mib_register_scalars(const char *name, const oid *o, size_t olen,
+	    Netsnmp_Node_Handler *handler, unsigned first, unsigned last);
 
 #endif

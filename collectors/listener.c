@@ -23,49 +23,6 @@ struct listener {
 	uint8_t		 data[LISTENER_BATCH][LISTENER_DATAGRAM_MAX];
 };
 
-static socklen_t
-to_sockaddr(const struct addr_endpoint *ep, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (ep->addr.family == ADDR_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		memcpy(&sin->sin_addr, ep->addr.bytes, 4);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(ep->port);
-	memcpy(&sin6->sin6_addr, ep->addr.bytes, 16);
-	return sizeof(*sin6);
-}
-
-/* IPv4-mapped IPv6 sources count as IPv4, so allow lists and rows agree. */
-static void
-from_sockaddr(const struct sockaddr_storage *ss, struct addr *a)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		a->family = ADDR_V4;
-		memcpy(a->bytes, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const uint8_t *b = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		if (memcmp(b, mapped, sizeof(mapped)) == 0) {
-			a->family = ADDR_V4;
-			memcpy(a->bytes, b + 12, 4);
-		} else {
-			a->family = ADDR_V6;
-			memcpy(a->bytes, b, 16);
-		}
-	}
-}
-
 static int
 listener_fail(struct listener *l, char *err, size_t errlen, const char *what)
 {
@@ -82,7 +39,7 @@ listener_open(const struct addr_endpoint *ep, uint32_t receive_buffer, uint32_t 
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	struct sockaddr_storage ss;
-	socklen_t sslen = to_sockaddr(ep, &ss), optlen;
+	socklen_t sslen = (socklen_t)addr_endpoint_to_sockaddr(ep, &ss), optlen;
 	int on = 1, v6only = 1, rcvbuf;
 
 	*granted = 0;
@@ -187,13 +144,14 @@ listener_read(struct listener *l, unsigned max_batches, listener_cb cb, void *ar
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			struct addr src;
+			struct addr_endpoint src;
 
 			listener_note_overflow(l, &l->msgs[i].msg_hdr, kernel_drops);
 			if (l->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;	/* cannot happen at 64 KiB; never decode a cut datagram */
-			from_sockaddr(&l->from[i], &src);
-			cb(l->data[i], l->msgs[i].msg_len, &src, arg);
+			/* IPv4-mapped sources count as IPv4, so allow lists and rows agree. */
+			addr_endpoint_from_sockaddr(&l->from[i], &src);
+			cb(l->data[i], l->msgs[i].msg_len, &src.addr, arg);
 		}
 		total += (size_t)n;
 		if (n < LISTENER_BATCH)

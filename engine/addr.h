@@ -46,4 +46,13 @@ void		 addr_format_endpoint(const struct addr_endpoint *, char *buf, size_t len)
 
 bool		 addr_prefix_contains(const struct addr_prefix *, const struct addr *);
 
+struct sockaddr_storage;
+/* The sockaddr of an endpoint (AF_INET6 for ADDR_V6, else AF_INET); returns its length. */
+size_t		 addr_endpoint_to_sockaddr(const struct addr_endpoint *, struct sockaddr_storage *);
+/*
+ * The endpoint of a sockaddr. IPv4-mapped IPv6 counts as IPv4, so that
+ * allow lists, rows and replies compare alike; other families give ADDR_NONE.
+ */
+void		 addr_endpoint_from_sockaddr(const struct sockaddr_storage *, struct addr_endpoint *);
+
 #endif

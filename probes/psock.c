@@ -9,47 +9,13 @@
 socklen_t
 psock_sockaddr(const struct addr_endpoint *ep, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (ep->addr.family == ADDR_V6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(ep->port);
-		memcpy(&sin6->sin6_addr, ep->addr.bytes, 16);
-		return sizeof(*sin6);
-	}
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(ep->port);
-	memcpy(&sin->sin_addr, ep->addr.bytes, 4);
-	return sizeof(*sin);
+	return (socklen_t)addr_endpoint_to_sockaddr(ep, ss);
 }
 
 void
 psock_endpoint(const struct sockaddr_storage *ss, struct addr_endpoint *ep)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-	memset(ep, 0, sizeof(*ep));
-	if (ss->ss_family == AF_INET) {
-		ep->addr.family = ADDR_V4;
-		memcpy(ep->addr.bytes, &sin->sin_addr, 4);
-		ep->port = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const uint8_t *b = sin6->sin6_addr.s6_addr;
-
-		if (memcmp(b, v4mapped, sizeof(v4mapped)) == 0) {
-			ep->addr.family = ADDR_V4;
-			memcpy(ep->addr.bytes, b + 12, 4);
-		} else {
-			ep->addr.family = ADDR_V6;
-			memcpy(ep->addr.bytes, b, 16);
-		}
-		ep->port = ntohs(sin6->sin6_port);
-	}
+	addr_endpoint_from_sockaddr(ss, ep);
 }
 
 bool

@@ -3,7 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -364,6 +368,70 @@ seconds_convert_to_ns_with_range_check(void **state)
 	assert_int_equal(ns, 86400 * UNITS_NS_PER_SEC);
 }
 
+/* The sockaddr is checked through the kernel's own text form (inet_ntop), not ours. */
+static void
+endpoints_convert_to_sockaddrs_and_back(void **state)
+{
+	static const char *in[] = { "192.0.2.1:2055", "[2001:db8::1]:4739", "0.0.0.0:1",
+	    "[::]:65535" };
+	struct addr_endpoint ep, back;
+	struct sockaddr_storage ss;
+	char text[ADDR_STRLEN], want[ADDR_ENDPOINT_STRLEN];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		assert_null(addr_parse_endpoint(in[i], &ep));
+		len = addr_endpoint_to_sockaddr(&ep, &ss);
+		if (ep.addr.family == ADDR_V4) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+			assert_int_equal(len, sizeof(*sin));
+			assert_int_equal(sin->sin_family, AF_INET);
+			assert_non_null(inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)));
+			snprintf(want, sizeof(want), "%s:%u", text, ntohs(sin->sin_port));
+		} else {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+
+			assert_int_equal(len, sizeof(*sin6));
+			assert_int_equal(sin6->sin6_family, AF_INET6);
+			assert_non_null(inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text)));
+			snprintf(want, sizeof(want), "[%s]:%u", text, ntohs(sin6->sin6_port));
+		}
+		assert_string_equal(want, in[i]);
+		addr_endpoint_from_sockaddr(&ss, &back);
+		assert_int_equal(back.addr.family, ep.addr.family);
+		assert_int_equal(back.port, ep.port);
+		assert_memory_equal(back.addr.bytes, ep.addr.bytes, sizeof(ep.addr.bytes));
+	}
+}
+
+static void
+ipv4_mapped_sockaddrs_are_ipv4_and_other_families_none(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct addr_endpoint ep;
+	char buf[ADDR_ENDPOINT_STRLEN];
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(9);
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.7", &sin6->sin6_addr), 1);
+	addr_endpoint_from_sockaddr(&ss, &ep);
+	assert_int_equal(ep.addr.family, ADDR_V4);
+	addr_format_endpoint(&ep, buf, sizeof(buf));
+	assert_string_equal(buf, "198.51.100.7:9");
+	/* Only the mapped prefix: ::198.51.100.7 (deprecated IPv4-compatible) stays IPv6. */
+	assert_int_equal(inet_pton(AF_INET6, "::198.51.100.7", &sin6->sin6_addr), 1);
+	addr_endpoint_from_sockaddr(&ss, &ep);
+	assert_int_equal(ep.addr.family, ADDR_V6);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	addr_endpoint_from_sockaddr(&ss, &ep);
+	assert_int_equal(ep.addr.family, ADDR_NONE);
+	assert_int_equal(ep.port, 0);
+}
+
 int
 main(void)
 {
@@ -385,6 +453,8 @@ main(void)
 		cmocka_unit_test(format_truncates_to_buffer),
 		cmocka_unit_test(prefix_contains_matches_only_its_range),
 		cmocka_unit_test(prefix_contains_edges),
+		cmocka_unit_test(endpoints_convert_to_sockaddrs_and_back),
+		cmocka_unit_test(ipv4_mapped_sockaddrs_are_ipv4_and_other_families_none),
 		cmocka_unit_test(durations_parse_every_unit),
 		cmocka_unit_test(durations_refuse_garbage),
 		cmocka_unit_test(durations_refuse_overflow),

@@ -421,40 +421,43 @@ rule_history_is_bounded_by_max_history(void **state)
 static void
 alarm_settings_load_with_their_defaults(void **state)
 {
-	struct fp_config *cfg = load_ok("");
+	static const struct {
+		const char	*text;
+		int64_t		 exporter_silent_ns;
+		double		 exporter_loss;
+		bool		 kernel_drops;
+		int64_t		 probe_unreachable_ns;
+		uint32_t	 notify_rate, notify_burst, queue_size, max_instances;
+		const char	*state_file;
+	} cases[] = {
+		{ "", 300 * NS, 0.01, true, 60 * NS, 10, 50, 1000, 100000,
+		    LOCALSTATEDIR "/lib/flowpath/alarms.state" },
+		{ "alarms = { exporter_silent = \"10m\"; exporter_loss = \"0.5%\";\n"
+		    "  kernel_drops = false; probe_unreachable = true; notify_rate = 100;\n"
+		    "  notify_burst = 5; queue_size = 20; max_instances = 7; };\n"
+		    "daemon = { state_file = \"\"; };\n",
+		    600 * NS, 0.005, false, 60 * NS, 100, 5, 20, 7, "" },
+		{ "alarms = { exporter_silent = false; exporter_loss = 0.02;\n"
+		    "  probe_unreachable = 30; };\n",
+		    0, 0.02, true, 30 * NS, 10, 50, 1000, 100000,
+		    LOCALSTATEDIR "/lib/flowpath/alarms.state" },
+	};
+	size_t i;
 
-	assert_int_equal(cfg->alarms.exporter_silent_ns, 300 * NS);
-	assert_true(cfg->alarms.exporter_loss == 0.01);
-	assert_true(cfg->alarms.kernel_drops);
-	assert_int_equal(cfg->alarms.probe_unreachable_ns, 60 * NS);
-	assert_int_equal(cfg->alarms.notify_rate, 10);
-	assert_int_equal(cfg->alarms.notify_burst, 50);
-	assert_int_equal(cfg->alarms.queue_size, 1000);
-	assert_int_equal(cfg->alarms.max_instances, 100000);
-	assert_string_equal(cfg->daemon.state_file, LOCALSTATEDIR "/lib/flowpath/alarms.state");
-	config_free(cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fp_config *cfg = load_ok(cases[i].text);
 
-	cfg = load_ok("alarms = { exporter_silent = \"10m\"; exporter_loss = \"0.5%\";\n"
-	    "  kernel_drops = false; probe_unreachable = true; notify_rate = 100;\n"
-	    "  notify_burst = 5; queue_size = 20; max_instances = 7; };\n"
-	    "daemon = { state_file = \"\"; };\n");
-	assert_int_equal(cfg->alarms.exporter_silent_ns, 600 * NS);
-	assert_true(cfg->alarms.exporter_loss == 0.005);
-	assert_false(cfg->alarms.kernel_drops);
-	assert_int_equal(cfg->alarms.probe_unreachable_ns, 60 * NS);
-	assert_int_equal(cfg->alarms.notify_rate, 100);
-	assert_int_equal(cfg->alarms.notify_burst, 5);
-	assert_int_equal(cfg->alarms.queue_size, 20);
-	assert_int_equal(cfg->alarms.max_instances, 7);
-	assert_string_equal(cfg->daemon.state_file, "");
-	config_free(cfg);
-
-	cfg = load_ok("alarms = { exporter_silent = false; exporter_loss = 0.02;\n"
-	    "  probe_unreachable = 30; };\n");
-	assert_int_equal(cfg->alarms.exporter_silent_ns, 0);
-	assert_true(cfg->alarms.exporter_loss == 0.02);
-	assert_int_equal(cfg->alarms.probe_unreachable_ns, 30 * NS);
-	config_free(cfg);
+		assert_int_equal(cfg->alarms.exporter_silent_ns, cases[i].exporter_silent_ns);
+		assert_true(cfg->alarms.exporter_loss == cases[i].exporter_loss);
+		assert_int_equal(cfg->alarms.kernel_drops, cases[i].kernel_drops);
+		assert_int_equal(cfg->alarms.probe_unreachable_ns, cases[i].probe_unreachable_ns);
+		assert_int_equal(cfg->alarms.notify_rate, cases[i].notify_rate);
+		assert_int_equal(cfg->alarms.notify_burst, cases[i].notify_burst);
+		assert_int_equal(cfg->alarms.queue_size, cases[i].queue_size);
+		assert_int_equal(cfg->alarms.max_instances, cases[i].max_instances);
+		assert_string_equal(cfg->daemon.state_file, cases[i].state_file);
+		config_free(cfg);
+	}
 }
 
 static void

@@ -36,7 +36,8 @@
 #
 # Tunables: FP_KEEP=1 keeps the temp dir (FP_KEEP_ON_FAIL=1: only when the
 # test fails), FP_SNMP_TIMEOUT / FP_SNMP_RETRIES for the clients (1 s, 1),
-# FP_FLOWPATHD for another binary, FLOWPATH_MIBDIRS for fp_mib_opts.
+# FP_FLOWPATHD for another binary, FP_GEN for another flowpath-gen
+# (fp_require_gen), FLOWPATH_MIBDIRS for fp_mib_opts.
 
 FP_OID_ROOT=.1.3.6.1.4.1.8072.9999.9999.1
 FP_OID_SYS=$FP_OID_ROOT.1.1
@@ -168,6 +169,13 @@ fp_require_tools() {
 # fp_require_flowpathd: hard error when the binary under test is missing.
 fp_require_flowpathd() {
 	[[ -x "$FP_FLOWPATHD" ]] || fp_bail "flowpathd not built: $FP_FLOWPATHD"
+}
+
+# fp_require_gen: GEN is the exporter tools/flowpath-gen (FP_GEN for
+# another); hard error when it is missing.
+fp_require_gen() {
+	GEN=${FP_GEN:-$top_builddir/tools/flowpath-gen}
+	[[ -x "$GEN" ]] || fp_bail "flowpath-gen not built: $GEN"
 }
 
 # fp_setup: private temp dir, isolated net-snmp environment, cleanup trap.
@@ -557,6 +565,17 @@ fp_name_index() {
 	local s=$1 i out=${#1}
 	for ((i = 0; i < ${#s}; i++)); do out+=".$(printf '%d' "'${s:i:1}")"; done
 	echo "$out"
+}
+
+# fp_row_gets ENTRY NAME COLUMN...: the columns of one row of a table indexed
+# by a name (fp_name_index) in one GET, so that they come from one snapshot;
+# the values each followed by a space.
+fp_row_gets() {
+	local entry=$1 idx c oids=()
+	idx=$(fp_name_index "$2")
+	shift 2
+	for c in "$@"; do oids+=("$entry.$c.$idx"); done
+	fp_snmp snmpget -Oqv "${oids[@]}" 2>/dev/null | tr '\n' ' '
 }
 
 # fp_subtree_present: is anything served under flowpathMIB?

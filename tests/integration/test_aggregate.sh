@@ -16,8 +16,7 @@
 
 fp_require_tools
 fp_require_flowpathd
-GEN=${FP_GEN:-$top_builddir/tools/flowpath-gen}
-[[ -x "$GEN" ]] || fp_bail "flowpath-gen not built: $GEN"
+fp_require_gen
 fp_setup
 
 AGG=$FP_OID_ROOT.1.3.1.1	# fpAggEntry
@@ -25,14 +24,8 @@ TOP=$FP_OID_ROOT.1.3.2.1	# fpTopEntry
 KEY=$FP_OID_ROOT.1.3.3.1	# fpKeyEntry
 RATE=10
 
-# name_index NAME: the OID index of an SnmpAdminString (length, then octets)
-name_index() {
-	local s=$1 i out=${#1}
-	for ((i = 0; i < ${#s}; i++)); do out+=".$(printf '%d' "'${s:i:1}")"; done
-	echo "$out"
-}
-top_get() { fp_get "$TOP.$2.$(name_index "$1").$3"; }	# top_get AGG COLUMN RANK
-agg_get() { fp_get "$AGG.$2.$(name_index "$1")"; }	# agg_get AGG COLUMN
+top_get() { fp_get "$TOP.$2.$(fp_name_index "$1").$3"; }	# top_get AGG COLUMN RANK
+agg_get() { fp_get "$AGG.$2.$(fp_name_index "$1")"; }	# agg_get AGG COLUMN
 truth() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 gen() {
 	local out=$1; shift
@@ -113,7 +106,7 @@ if ! grep -q '^top.src_addr.[0-9]*.addr .*:' "$FP_DIR/g1"; then
 fi
 
 # snmpbulkwalk gives the same ranking as snmpget
-walked=$(fp_bulkwalk "$TOP.5.$(name_index dst-port)" | awk '{ print $2 }' | head -n 10 | tr '\n' ' ')
+walked=$(fp_bulkwalk "$TOP.5.$(fp_name_index dst-port)" | awk '{ print $2 }' | head -n 10 | tr '\n' ' ')
 want=""
 for ((i = 1; i <= 10; i++)); do want+="$(( $(truth "$FP_DIR/g1" top.dst_port.$i.octets) * RATE )) "; done
 fp_assert_eq "snmpbulkwalk of fpTopOctets (dst-port) is the ranking" "$walked" "$want"
@@ -140,7 +133,7 @@ fp_assert_eq "filtered aggregation: fpAggOctets = ports 22 + 123" "$(agg_get web
 fp_assert_eq "filtered aggregation has exactly two keys" "$(agg_get web-dns 9)" 2
 
 # the traffic matrix: v4 campus -> transit, v6 campus -> other
-m=$(fp_bulkwalk "$TOP.2.$(name_index matrix)" | cut -d' ' -f2- | tr -d '"' | sort | tr '\n' ';')
+m=$(fp_bulkwalk "$TOP.2.$(fp_name_index matrix)" | cut -d' ' -f2- | tr -d '"' | sort | tr '\n' ';')
 fp_assert_eq "traffic matrix rows by network name" "$m" "campus other;campus transit;"
 sum=0
 for ((i = 1; i <= 2; i++)); do sum=$((sum + $(top_get matrix 5 $i))); done
@@ -148,9 +141,9 @@ fp_assert_eq "traffic matrix rows add up to the interval's octets" "$sum" "$(agg
 fp_assert_eq "traffic matrix: nothing left in other" "$(agg_get matrix 17)" 0
 
 # ---------------------------------- fpKeyTable: stable rows, cumulative
-keyrows=$(fp_bulkwalk "$KEY.5.$(name_index src-addr)" | wc -l)
+keyrows=$(fp_bulkwalk "$KEY.5.$(fp_name_index src-addr)" | wc -l)
 fp_assert_eq "fpKeyTable holds the 10 top source addresses" "$keyrows" 10
-first_key_oid=$(fp_bulkwalk "$KEY.5.$(name_index src-addr)" | head -n 1 | cut -d' ' -f1)
+first_key_oid=$(fp_bulkwalk "$KEY.5.$(fp_name_index src-addr)" | head -n 1 | cut -d' ' -f1)
 first_key_octets=$(fp_get "$first_key_oid")
 key_suffix=${first_key_oid#"$KEY.5."}
 key_text=$(fp_get "$KEY.2.$key_suffix")

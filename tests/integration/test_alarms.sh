@@ -30,8 +30,7 @@
 
 fp_require_tools
 fp_require_flowpathd
-GEN=${FP_GEN:-$top_builddir/tools/flowpath-gen}
-[[ -x "$GEN" ]] || fp_bail "flowpath-gen not built: $GEN"
+fp_require_gen
 fp_setup
 
 # shellcheck source=traps.sh
@@ -43,11 +42,6 @@ STORM=500
 
 # ours: notifications of FLOWPATH-MIB in the trap log
 ours() { grep -c "= OID: $R\\.0\\.$1"$'\t' "$FP_TRAP_LOG"; }
-
-# num_cmp A OP B: floating-point comparison (awk)
-num_cmp() { awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
-	if (a !~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/) exit 1
-	if (op == ">") exit !(a + 0 > b + 0); exit !(a + 0 < b + 0) }'; }
 
 fp_free_port PORT || fp_bail "no free port"
 CONF=$FP_DIR/fp.conf

@@ -16,8 +16,7 @@
 
 fp_require_tools
 fp_require_flowpathd
-GEN=${FP_GEN:-$top_builddir/tools/flowpath-gen}
-[[ -x "$GEN" ]] || fp_bail "flowpath-gen not built: $GEN"
+fp_require_gen
 fp_setup
 
 COL=$FP_OID_ROOT.1.2.1		# fpCollectorStats

@@ -35,19 +35,9 @@ TIMEOUT_MS=2000
 # Requests in flight at most: the timeout over the interval, and the one just sent.
 IN_FLIGHT_MAX=$((TIMEOUT_MS / INTERVAL_MS + 1))
 
-name_index() {
-	local s=$1 i out=${#1}
-	for ((i = 0; i < ${#s}; i++)); do out+=".$(printf '%d' "'${s:i:1}")"; done
-	echo "$out"
-}
-pget() { fp_get "$PROBE.$2.$(name_index "$1")"; }	# pget PROBE COLUMN
+pget() { fp_get "$PROBE.$2.$(fp_name_index "$1")"; }	# pget PROBE COLUMN
 # pgets PROBE COLUMN...: several columns in one request (one consistent row)
-pgets() {
-	local p=$1 c oids=()
-	shift
-	for c in "$@"; do oids+=("$PROBE.$c.$(name_index "$p")"); done
-	fp_snmp snmpget -Oqv "${oids[@]}" 2>/dev/null | tr '\n' ' '
-}
+pgets() { fp_row_gets "$PROBE" "$@"; }
 hex_of() { fp_snmp snmpget -Oqvx "$1" 2>/dev/null | tr -d ' "\n'; }
 # dat_year OID: the year of a DateAndTime (RFC 2579: octets 1-2)
 dat_year() { local h; h=$(hex_of "$1"); [[ ${#h} -ge 4 ]] && echo $((16#${h:0:4})); }
@@ -112,7 +102,7 @@ else
 fi
 
 fp_assert_eq "lo-icmp: type icmp(1), ipv4(1), no port" "$(pgets lo-icmp $C_TYPE $C_ATYPE $C_PORT)" "1 1 0 "
-fp_assert_eq "lo-icmp: address 127.0.0.1" "$(hex_of "$PROBE.$C_ADDR.$(name_index lo-icmp)")" "7F000001"
+fp_assert_eq "lo-icmp: address 127.0.0.1" "$(hex_of "$PROBE.$C_ADDR.$(fp_name_index lo-icmp)")" "7F000001"
 fp_assert_eq "refl-udp: type udp(2), port $RPORT" "$(pgets refl-udp $C_TYPE $C_PORT)" "2 $RPORT "
 fp_assert_eq "refl-udp: interval, timeout (ms), size, window (s)" \
 	"$(pgets refl-udp $C_INTERVAL $C_TIMEOUT $C_SIZE $C_WINDOW)" "$INTERVAL_MS $TIMEOUT_MS 100 60 "
@@ -120,7 +110,7 @@ fp_assert_eq "refl-udp: dscp 46 is fpProbeTos 184" "$(pget refl-udp $C_TOS)" 184
 fp_assert_eq "open-tcp: type tcp(3), snmpd's AgentX port" "$(pgets open-tcp $C_TYPE $C_PORT)" "3 $AGENTX_PORT "
 if [[ $have_v6 -eq 1 ]]; then
 	fp_assert_eq "lo6-icmp: ipv6(2), address ::1" \
-		"$(pget lo6-icmp $C_ATYPE) $(hex_of "$PROBE.$C_ADDR.$(name_index lo6-icmp)")" \
+		"$(pget lo6-icmp $C_ATYPE) $(hex_of "$PROBE.$C_ADDR.$(fp_name_index lo6-icmp)")" \
 		"2 00000000000000000000000000000001"
 fi
 
@@ -160,9 +150,9 @@ check_rtt() {
 	fp_assert_eq "$p: fpProbeWindowReceived = fpProbeReceived (the 60 s window holds them all)" \
 		"$wreceived" "$received"
 	fp_assert_eq "$p: fpProbeLastReply is a DateAndTime of this year" \
-		"$(dat_year "$PROBE.$C_LAST_REPLY.$(name_index "$p")")" "$(date +%Y)"
+		"$(dat_year "$PROBE.$C_LAST_REPLY.$(fp_name_index "$p")")" "$(date +%Y)"
 	fp_assert_eq "$p: fpProbeLastChange too" \
-		"$(dat_year "$PROBE.$C_CHANGE.$(name_index "$p")")" "$(date +%Y)"
+		"$(dat_year "$PROBE.$C_CHANGE.$(fp_name_index "$p")")" "$(date +%Y)"
 	check_counts "$p"
 }
 
@@ -227,7 +217,7 @@ fp_assert_eq "fpReflSenders: one per udp probe of the reflector (address, port, 
 # ------------------------------------------------ Nagios: the real check_snmp
 CHECK_SNMP=${CHECK_SNMP:-/usr/lib/nagios/plugins/check_snmp}
 if [[ -x "$CHECK_SNMP" ]]; then
-	snmp_args=(-H 127.0.0.1 -p "$FP_SNMPD_PORT" -P 2c -C public -o "$PROBE.$C_MEAN.$(name_index refl-udp)" -l rtt_mean -u us)
+	snmp_args=(-H 127.0.0.1 -p "$FP_SNMPD_PORT" -P 2c -C public -o "$PROBE.$C_MEAN.$(fp_name_index refl-udp)" -l rtt_mean -u us)
 	out=$("$CHECK_SNMP" "${snmp_args[@]}" -w 50000 -c 100000); rc=$?
 	fp_assert_eq "check_snmp: loopback mean RTT under 50 ms is OK (exit 0)" "$rc" 0
 	fp_assert_match "check_snmp: perfdata carries fpProbeRttMean" "$out" "rtt_mean=[0-9]+"

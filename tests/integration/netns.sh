@@ -14,6 +14,10 @@
 #   ns_exec "$A" ping -c 1 10.250.1.2
 #   ns_cleanup                    # also run by the trap; safe to call twice
 #
+# With harness.sh (sourced first), for flowpathd tests:
+#   ns_fp_setup                   # tools, root, flowpathd, RESPONDER; fp_setup; ns_trap
+#   ns_fp_flowpathd_in "$A"       # fp_start_flowpathd runs flowpathd inside A
+#
 # Everything here touches only what it created: namespaces with names it
 # made up and recorded, veth pairs inside them (deleted with them), and the
 # processes it started or that live in those namespaces. A namespace is
@@ -47,6 +51,7 @@ ns_require() {
 # ns_trap: EXIT runs ns_cleanup and then whatever EXIT trap was set before
 # (harness.sh's fp__on_exit, which stops its processes and exits with the
 # test's status). INT and TERM exit (and so run EXIT) unless already trapped.
+# shellcheck disable=SC2120  # its $3 is the old trap's command, after set --
 ns_trap() {
 	local prev
 	prev=$(trap -p EXIT)
@@ -175,6 +180,34 @@ ns_wait_file() {
 	local i
 	for ((i = 0; i < $2 * 20; i++)); do [[ -s "$1" ]] && return 0; sleep 0.05; done
 	[[ -s "$1" ]]
+}
+
+# ns_fp_setup (with harness.sh): the start of a flowpathd test in namespaces.
+# Skips without the net-snmp tools or root, bails without flowpathd or
+# tests/tools/fp_responder (its path in RESPONDER); then fp_setup, and
+# ns_trap chained to the harness's trap.
+# shellcheck disable=SC2119,SC2154  # ns_trap takes no arguments; top_builddir is harness.sh's
+ns_fp_setup() {
+	RESPONDER=$top_builddir/tests/tools/fp_responder
+	fp_require_tools
+	ns_require
+	fp_require_flowpathd
+	[[ -x "$RESPONDER" ]] || fp_bail "fp_responder not built: $RESPONDER"
+	fp_setup
+	ns_trap
+}
+
+# ns_fp_flowpathd_in NS (with harness.sh, after fp_setup): from now on the
+# harness starts flowpathd inside NS, through a wrapper in FP_DIR; ip netns
+# exec execs, so the PID the harness tracks is flowpathd's.
+ns_fp_flowpathd_in() {
+	local w=$FP_DIR/flowpathd-in-$1
+	cat >"$w" <<EOF || return 1
+#!/bin/sh
+exec ip netns exec '$1' '$FP_FLOWPATHD' "\$@"
+EOF
+	chmod 0755 "$w" || return 1
+	FP_FLOWPATHD=$w
 }
 
 # ns_cleanup: stop what ns_spawn started, kill whatever else still runs in

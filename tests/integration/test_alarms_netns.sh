@@ -19,19 +19,12 @@
 # tools), 99 harness error.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
 # shellcheck source=harness.sh
 . "$top_srcdir/tests/integration/harness.sh" || exit 99
 # shellcheck source=netns.sh
 . "$top_srcdir/tests/integration/netns.sh" || exit 99
 
-RESPONDER=$top_builddir/tests/tools/fp_responder
-fp_require_tools
-ns_require
-fp_require_flowpathd
-[[ -x "$RESPONDER" ]] || fp_bail "fp_responder not built: $RESPONDER"
-fp_setup
-ns_trap
+ns_fp_setup
 # shellcheck source=traps.sh
 . "$top_srcdir/tests/integration/traps.sh" || exit 99
 
@@ -76,12 +69,7 @@ rules = (
   { name = \"slow\"; when = \"$SLOW\"; clear = \"avg(probe.*.rtt, 1s) < 10ms\"; }
 );"
 sed -i "s|^  log_level = \"debug\";|&\\n  state_file = \"\";|" "$FP_DIR/fp.conf"
-cat > "$FP_DIR/flowpathd-in-a" <<EOF
-#!/bin/sh
-exec ip netns exec '$NS_A' '$FP_FLOWPATHD' "\$@"
-EOF
-chmod 0755 "$FP_DIR/flowpathd-in-a"
-FP_FLOWPATHD=$FP_DIR/flowpathd-in-a
+ns_fp_flowpathd_in "$NS_A" || fp_bail "flowpathd wrapper"
 fp_start_flowpathd "$FP_DIR/fp.conf" || fp_bail "flowpathd did not start"
 fp_wait_for "fp_get $FP_OID_SYS.1.0 >/dev/null" 15 || fp_bail "flowpathd did not register"
 

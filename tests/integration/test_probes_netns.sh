@@ -38,19 +38,12 @@
 # tools), 99 harness error.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
 # shellcheck source=harness.sh
 . "$top_srcdir/tests/integration/harness.sh" || exit 99
 # shellcheck source=netns.sh
 . "$top_srcdir/tests/integration/netns.sh" || exit 99
 
-RESPONDER=$top_builddir/tests/tools/fp_responder
-fp_require_tools
-ns_require
-fp_require_flowpathd
-[[ -x "$RESPONDER" ]] || fp_bail "fp_responder not built: $RESPONDER"
-fp_setup
-ns_trap
+ns_fp_setup
 
 PROBE=$FP_OID_ROOT.1.4.1.1	# fpProbeEntry
 C_STATUS=11 C_SENT=14 C_RECEIVED=15 C_LOST=16 C_LATE=17 C_DUP=18 C_ERRORS=19
@@ -122,24 +115,13 @@ done
 fp_write_conf "$FP_DIR/fp.conf" "probes = (
 ${probes%,$'\n'}
 );"
-# flowpathd runs in A; ip netns exec execs, so the PID the harness tracks is flowpathd's.
-cat > "$FP_DIR/flowpathd-in-a" <<EOF
-#!/bin/sh
-exec ip netns exec '$NS_A' '$FP_FLOWPATHD' "\$@"
-EOF
-chmod 0755 "$FP_DIR/flowpathd-in-a"
-FP_FLOWPATHD=$FP_DIR/flowpathd-in-a
+ns_fp_flowpathd_in "$NS_A" || fp_bail "flowpathd wrapper"
 fp_assert "flowpathd -t accepts the probe configuration" "$FP_FLOWPATHD" -t -c "$FP_DIR/fp.conf"
 fp_start_flowpathd "$FP_DIR/fp.conf" || fp_bail "flowpathd did not start"
 t_start=$SECONDS
 
 # pgets NAME COLUMN...: the columns of one row in one request (one snapshot)
-pgets() {
-	local p=$1 c oids=()
-	shift
-	for c in "$@"; do oids+=("$PROBE.$c.$(fp_name_index "$p")"); done
-	fp_snmp snmpget -Oqv "${oids[@]}" 2>/dev/null | tr '\n' ' '
-}
+pgets() { fp_row_gets "$PROBE" "$@"; }
 fp_wait_for "fp_get $PROBE.$C_SENT.$(fp_name_index base)" 10 ||
 	fp_bail "no fpProbeTable row for 'base' within 10 s"
 

@@ -1153,6 +1153,8 @@ static const struct key alarms_keys[] = {
 	INT("max_instances", struct fp_config, alarms.max_instances, 1, 10000000, ""),
 	SECONDS("max_history", struct fp_config, alarms.max_history_ns, 0,
 	    EXPR_MAX_DURATION_NS),
+	INT("max_metrics", struct fp_config, alarms.max_metrics, 1, 10000000, ""),
+	INT("max_points", struct fp_config, alarms.max_points, 2, 10000000, ""),
 	{ 0 }
 };
 
@@ -1255,6 +1257,8 @@ config_defaults(const char *path)
 	cfg->alarms.queue_size = 1000;
 	cfg->alarms.max_instances = 100000;
 	cfg->alarms.max_history_ns = 25 * 3600 * NS;
+	cfg->alarms.max_metrics = 100000;
+	cfg->alarms.max_points = 90000;
 	cfg->file = strdup(path);
 	cfg->agentx.socket = strdup(CONFIG_DEFAULT_AGENTX);
 	cfg->agent.community = strdup(CONFIG_DEFAULT_COMMUNITY);

@@ -181,6 +181,8 @@ struct fp_config {
 		uint32_t queue_size;		/* notifications waiting at most, default 1000 */
 		uint32_t max_instances;		/* alarm instances of all rules, default 100000 */
 		int64_t	 max_history_ns;	/* longest window + offset a rule may read, default 25 h */
+		uint32_t max_metrics;		/* names in the metric store, default 100000 */
+		uint32_t max_points;		/* history points per metric, default 90000 */
 	} alarms;
 };
 

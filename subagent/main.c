@@ -169,6 +169,9 @@ reload(struct flowpathd *fp)
 	    (conf->daemon.pidfile != NULL &&
 	    strcmp(fp->conf->daemon.pidfile, conf->daemon.pidfile) != 0))
 		log_warnx("daemon.pidfile changed; it takes effect when flowpathd restarts");
+	if (fp->conf->alarms.max_metrics != conf->alarms.max_metrics ||
+	    fp->conf->alarms.max_points != conf->alarms.max_points)
+		log_warnx("alarms.max_metrics and max_points take effect when flowpathd restarts");
 	config_free(fp->conf);
 	fp->conf = conf;
 	apply_log_level(conf);
@@ -190,6 +193,16 @@ load_or_exit(const char *path)
 		exit(1);
 	}
 	return conf;
+}
+
+/* The bounds of the metric store are taken once, at start. */
+static struct metric_store *
+metrics_new(const struct fp_config *conf)
+{
+	struct metric_limits lim = { .max_metrics = conf->alarms.max_metrics,
+	    .max_points = conf->alarms.max_points };
+
+	return metric_store_new(&lim);
 }
 
 static void
@@ -282,7 +295,7 @@ main(int argc, char *argv[])
 		fatalx("cannot build the aggregations");
 	collect_set_sink(fp.collect, aggregate_record, fp.aggs);
 	/* The notification queue before agentx_init(): it follows the AgentX connection. */
-	if ((fp.metrics = metric_store_new(NULL)) == NULL ||
+	if ((fp.metrics = metrics_new(fp.conf)) == NULL ||
 	    (fp.sampler = sampler_new(fp.loop, fp.metrics, collect_collector(fp.collect),
 	    fp.aggs)) == NULL ||
 	    (fp.rules = rules_new(fp.loop, fp.metrics, clock_mono_ns())) == NULL ||

@@ -485,6 +485,24 @@ alarm_setting_errors_are_reported(void **state)
 }
 
 static void
+metric_store_bounds_are_settings(void **state)
+{
+	struct fp_config *cfg = load_ok("");
+
+	(void)state;
+	assert_int_equal(cfg->alarms.max_metrics, 100000);
+	assert_int_equal(cfg->alarms.max_points, 90000);
+	config_free(cfg);
+	cfg = load_ok("alarms = { max_metrics = 10; max_points = 3600; };\n");
+	assert_int_equal(cfg->alarms.max_metrics, 10);
+	assert_int_equal(cfg->alarms.max_points, 3600);
+	config_free(cfg);
+	EXPECT("alarms = { max_metrics = 0;\n max_points = 1; };\n",
+	    "1: alarms.max_metrics: must be between 1 and 10000000 (got 0)",
+	    "2: alarms.max_points: must be between 2 and 10000000 (got 1)");
+}
+
+static void
 agent_trap_sinks_are_endpoints(void **state)
 {
 	struct fp_config *cfg = load_ok(
@@ -1214,6 +1232,7 @@ main(void)
 		cmocka_unit_test(alarm_setting_errors_are_reported),
 		cmocka_unit_test(builtin_alarm_names_are_reserved_while_on),
 		cmocka_unit_test(agent_trap_sinks_are_endpoints),
+		cmocka_unit_test(metric_store_bounds_are_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

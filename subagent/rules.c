@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "engine/expr.h"
+#include "subagent/alarm_state.h"
 #include "subagent/clock.h"
 #include "subagent/log.h"
 #include "subagent/rules.h"
@@ -13,9 +14,6 @@
 #define NS			CLOCK_NS_PER_SEC
 #define ERROR_MAX		255	/* fpRuleError: DisplayString */
 #define SAVE_EVERY_NS		NS	/* the state file is written at most once a second */
-#define STATE_MAGIC		"flowpath-alarm-state 1"
-#define STATE_LINE_MAX		2048	/* a record: 11 numbers, a name, an escaped instance */
-#define STATE_FIELDS		13
 
 /* A rule as configured, or a built-in alarm's rule. */
 struct rule_def {
@@ -470,66 +468,29 @@ rule_eval(struct rules *rs, struct rule *r, int64_t now)
 
 /* The state file */
 
-/* Instance text as one word: "i" then the bytes, %XX for anything unusual. */
-static void
-put_instance(FILE *f, const char *s)
-{
-	fputc('i', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c > ' ' && c < 0x7f && c != '%')
-			fputc(c, f);
-		else
-			fprintf(f, "%%%02X", c);
-	}
-}
-
-static bool
-get_instance(const char *w, char out[METRIC_NAME_MAX + 1])
-{
-	size_t n = 0;
-	unsigned v;
-
-	if (*w++ != 'i')
-		return false;
-	while (*w != '\0') {
-		if (n >= METRIC_NAME_MAX)
-			return false;
-		if (*w == '%') {
-			if (sscanf(w + 1, "%2x", &v) != 1 || strlen(w) < 3 || v == 0)
-				return false;
-			out[n++] = (char)v;
-			w += 3;
-		} else
-			out[n++] = *w++;
-	}
-	out[n] = '\0';
-	return true;
-}
-
 static bool
 state_write(struct rules *rs, FILE *f, int64_t now)
 {
-	struct alarm_saved s;
+	char line[ALARM_STATE_LINE_MAX];
+	int n;
 
-	fprintf(f, "%s\nnext-id %u\n", STATE_MAGIC, rs->next_id);
+	alarm_state_format_header(line, sizeof(line), rs->next_id);
+	fputs(line, f);
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = rs->rule[i];
 
 		for (size_t j = 0; j < r->ninst; j++) {
 			const struct inst *in = r->inst[j];
+			struct alarm_state_record rec = { .rule = r->name,
+			    .identity = r->identity, .id = in->id, .instance = in->name };
 
 			if (in->a.state == ALARM_OK)
 				continue;
-			alarm_export(&in->a, now, &s);
-			fprintf(f, "a %s %016llx %u %u %u %u %lld %lld %lld %llu %a ", r->name,
-			    (unsigned long long)r->identity, in->id, s.state, s.severity,
-			    s.has_value, (long long)s.changed_ago_ns, (long long)s.fired_ago_ns,
-			    (long long)s.notified_ago_ns, (unsigned long long)s.fire_count,
-			    s.value);
-			put_instance(f, in->name);
-			fputc('\n', f);
+			alarm_export(&in->a, now, &rec.saved);
+			/* Names are bounded (alarm_state.h): a record always fits. */
+			n = alarm_state_format_record(line, sizeof(line), &rec);
+			if (n > 0 && (size_t)n < sizeof(line))
+				fputs(line, f);
 		}
 	}
 	return fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
@@ -602,50 +563,33 @@ rule_inst_get(struct rules *rs, struct rule *r, const char *name, int64_t now)
 static bool
 state_record(struct rules *rs, char *line, int64_t now)
 {
-	char *w[STATE_FIELDS], *save = NULL, inst[METRIC_NAME_MAX + 1];
-	unsigned long long identity, id, st, sev, hv, fc;
-	long long ch, fi, no;
-	struct alarm_saved s;
+	struct alarm_state_record rec;
 	struct rule *r;
 	struct inst *in;
-	size_t n = 0;
 
-	line[strcspn(line, "\n")] = '\0';
-	for (char *t = strtok_r(line, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save))
-		if (n < STATE_FIELDS)
-			w[n++] = t;
-		else
-			return false;
-	if (n != STATE_FIELDS || strcmp(w[0], "a") != 0 ||
-	    sscanf(w[2], "%llx", &identity) != 1 || sscanf(w[3], "%llu", &id) != 1 ||
-	    sscanf(w[4], "%llu", &st) != 1 || sscanf(w[5], "%llu", &sev) != 1 ||
-	    sscanf(w[6], "%llu", &hv) != 1 || sscanf(w[7], "%lld", &ch) != 1 ||
-	    sscanf(w[8], "%lld", &fi) != 1 || sscanf(w[9], "%lld", &no) != 1 ||
-	    sscanf(w[10], "%llu", &fc) != 1 || !get_instance(w[12], inst) ||
-	    id > UINT32_MAX || st > 255 || sev > 255 || hv > 1)
+	if (!alarm_state_parse_record(line, &rec))
 		return false;
-	s = (struct alarm_saved){ .state = (uint8_t)st, .severity = (uint8_t)sev,
-	    .has_value = (uint8_t)hv, .changed_ago_ns = ch, .fired_ago_ns = fi,
-	    .notified_ago_ns = no, .fire_count = fc, .value = strtod(w[11], NULL) };
-	if (id >= rs->next_id && id < UINT32_MAX)
-		rs->next_id = (uint32_t)id + 1;
-	r = rule_find(rs, w[1]);
-	if (r != NULL && r->identity == identity) {
-		if ((in = rule_inst_get(rs, r, inst, now)) == NULL || in->a.state != ALARM_OK ||
-		    !alarm_import(&in->a, &s, now))
+	if (rec.id >= rs->next_id && rec.id < UINT32_MAX)
+		rs->next_id = rec.id + 1;
+	r = rule_find(rs, rec.rule);
+	if (r != NULL && r->identity == rec.identity) {
+		if ((in = rule_inst_get(rs, r, rec.instance, now)) == NULL ||
+		    in->a.state != ALARM_OK || !alarm_import(&in->a, &rec.saved, now))
 			return false;
-		if ((in->a.state == ALARM_FIRING || in->a.state == ALARM_CLEARING) && id != 0) {
-			in->id = (uint32_t)id;
+		if ((in->a.state == ALARM_FIRING || in->a.state == ALARM_CLEARING) && rec.id != 0) {
+			in->id = rec.id;
 			if (!active_add(rs, in))
 				return false;
 		}
 		return true;
 	}
 	/* Raised before the restart, and its rule is gone or changed: cleared now. */
-	if ((st == ALARM_FIRING || st == ALARM_CLEARING) && id != 0) {
-		struct rules_event e = { .kind = RULES_CLEARED, .alarm_id = (uint32_t)id,
-		    .rule = w[1], .instance = inst, .when = "",
-		    .severity = sev == ALARM_CRITICAL ? ALARM_CRITICAL : ALARM_WARNING };
+	if ((rec.saved.state == ALARM_FIRING || rec.saved.state == ALARM_CLEARING) &&
+	    rec.id != 0) {
+		struct rules_event e = { .kind = RULES_CLEARED, .alarm_id = rec.id,
+		    .rule = rec.rule, .instance = rec.instance, .when = "",
+		    .severity = rec.saved.severity == ALARM_CRITICAL ? ALARM_CRITICAL :
+		    ALARM_WARNING };
 
 		if (rs->sink != NULL && alarm_limiter_take(&rs->lim, now))
 			rs->sink(rs->sink_arg, &e);
@@ -657,8 +601,8 @@ state_record(struct rules *rs, char *line, int64_t now)
 static void
 state_load(struct rules *rs, int64_t now)
 {
-	char line[STATE_LINE_MAX];
-	unsigned long next;
+	char line[ALARM_STATE_LINE_MAX];
+	uint32_t next;
 	size_t lineno = 0, bad = 0;
 	FILE *f;
 
@@ -673,16 +617,16 @@ state_load(struct rules *rs, int64_t now)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (lineno == 1) {
-			if (strncmp(line, STATE_MAGIC "\n", sizeof(STATE_MAGIC)) != 0) {
+			if (!alarm_state_is_header(line)) {
 				log_warnx("%s: not an alarm state file; alarms start OK",
 				    rs->state_file);
 				break;
 			}
 			continue;
 		}
-		if (sscanf(line, "next-id %lu", &next) == 1) {
-			if (next > rs->next_id && next <= UINT32_MAX)
-				rs->next_id = (uint32_t)next;
+		if (alarm_state_next_id(line, &next)) {
+			if (next > rs->next_id)
+				rs->next_id = next;
 			continue;
 		}
 		if (!state_record(rs, line, now))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds every libFuzzer harness tests/fuzz/fuzz_*.c with clang (ASan +
 # UBSan) against the pure modules (engine/, the decoders in collectors/, the
-# probe cores in probes/, the configuration loader) and runs each for
+# probe cores in probes/, the configuration loader, the alarm state file's
+# lines) and runs each for
 # FUZZ_SECONDS (default 30), seeded
 # from tests/fuzz/corpus/NAME/. Crashes are kept in FUZZ_CRASHES (default
 # tests/fuzz/crashes/); each one becomes a named regression test with its bytes.
@@ -12,7 +13,7 @@ secs=${FUZZ_SECONDS:-30}
 crashes=${FUZZ_CRASHES:-$top/tests/fuzz/crashes}
 mkdir -p "$out" "$crashes"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top"
-pure="$top/subagent/config.c"
+pure="$top/subagent/config.c $top/subagent/alarm_state.c"
 for f in "$top"/engine/*.c; do
 	pure="$pure $f"
 done

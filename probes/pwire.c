@@ -276,6 +276,13 @@ pwire_udp_parse(const uint8_t *buf, size_t len, struct pwire_udp *out)
 	out->payload = pl;
 }
 
+bool
+pwire_is_reflection(const uint8_t *buf, size_t len)
+{
+	return len >= PWIRE_TWAMP_REFL_LEN && pwire_zero(buf + 14, 2) &&
+	    pwire_zero(buf + 38, 2) && !pwire_zero(buf + 16, 8) && !pwire_zero(buf + 36, 2);
+}
+
 size_t
 pwire_reflect(const uint8_t *req, size_t len, uint8_t *out, size_t cap,
     uint32_t refl_seq, uint64_t rx_ts, uint64_t tx_ts, uint8_t ttl)

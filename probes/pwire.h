@@ -109,6 +109,15 @@ struct pwire_udp {
 void		 pwire_udp_parse(const uint8_t *buf, size_t len, struct pwire_udp *out);
 
 /*
+ * Whether buf has the shape of a reflector's reply (RFC 5357 4.2.1, any
+ * sender's): MBZ at 14 and 38 zero, a receive timestamp at 16 and the
+ * sender's error estimate at 36 not zero (its multiplier must not be, RFC
+ * 4656 4.1.2). A request with zero padding never has that shape; random
+ * padding has it with a chance of 2^-32.
+ */
+bool		 pwire_is_reflection(const uint8_t *buf, size_t len);
+
+/*
  * The reflector: from a received request (len bytes) builds the reply in
  * out (cap bytes, at least max(len, PWIRE_TWAMP_REFL_LEN)), copying the
  * sender's padding after PWIRE_TWAMP_REFL_LEN (RFC 6038 symmetric size).

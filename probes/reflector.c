@@ -418,6 +418,14 @@ refl_one(struct reflector *r, int fd, bool v6, int i)
 		r->c.malformed++;	/* cannot copy back what was cut */
 		return;
 	}
+	/*
+	 * A reflection is not a request: answering one would let a spoofed
+	 * packet bounce between two reflectors for ever.
+	 */
+	if (pwire_is_reflection(r->data[i], len)) {
+		r->c.malformed++;
+		return;
+	}
 	psock_endpoint(&r->from[i], &from);
 	rx_meta(mh, &m);
 	if (len >= PWIRE_TWAMP_REFL_LEN &&

@@ -641,6 +641,29 @@ reflecting_builds_the_rfc_5357_reply(void **state)
 	assert_int_equal(pwire_reflect(want, PWIRE_MAX + 1, out, PWIRE_MAX + 1, 1, 2, 3, 4), 0);
 }
 
+/* A reply has the shape of a reflection; a request, zero-padded or ours, has not. */
+static void
+reflections_are_told_from_requests(void **state)
+{
+	uint8_t req[100], out[100];
+	struct pwire_payload p = { TOKEN, 0 };
+	size_t len;
+
+	(void)state;
+	assert_int_equal(pwire_udp_request(req, sizeof(req), 0x1111111122222222ULL, &p), 100);
+	assert_false(pwire_is_reflection(req, sizeof(req)));
+	assert_int_equal(pwire_reflect(req, 100, out, 100, 0, 0xaaaaaaaa00000000ULL,
+	    0xaaaaaaaabbbbbbbbULL, 64), 100);
+	assert_true(pwire_is_reflection(out, sizeof(out)));
+	for (len = 0; len < PWIRE_TWAMP_REFL_LEN; len++)
+		assert_false(pwire_is_reflection(out, len));
+	out[39] = 1;		/* MBZ not zero: a request with random padding */
+	assert_false(pwire_is_reflection(out, sizeof(out)));
+	out[39] = 0;
+	memset(out + 36, 0, 2);	/* no sender error estimate */
+	assert_false(pwire_is_reflection(out, sizeof(out)));
+}
+
 /* Whatever the sizes and fields: build, reflect, parse gives back what went in. */
 static void
 random_round_trips(void **state)
@@ -700,6 +723,7 @@ main(void)
 		cmocka_unit_test(udp_requests_byte_by_byte),
 		cmocka_unit_test(udp_echoes_at_every_length),
 		cmocka_unit_test(reflector_replies_at_every_length),
+		cmocka_unit_test(reflections_are_told_from_requests),
 		cmocka_unit_test(reflecting_builds_the_rfc_5357_reply),
 		cmocka_unit_test(random_round_trips),
 	};

@@ -279,6 +279,29 @@ test_junk_is_counted_and_never_answered(void **state)
 	reflector_free(g.r);
 }
 
+/* Two reflectors must never bounce one (spoofed) packet between them. */
+static void
+test_a_reflection_sent_back_is_not_answered(void **state)
+{
+	uint8_t req[REQ_LEN], rep[2 * REQ_LEN];
+	struct rig g;
+	int fd;
+
+	(void)state;
+	rig_open(&g, ADDR_V4, 0);
+	fd = client(&g, 64);
+	build_request(req, 7, ntp_of(psock_wall_ns()), 0x8001);
+	send_to(&g, fd, req, sizeof(req));
+	assert_int_equal(exchange(&g, fd, rep, sizeof(rep)), REQ_LEN);
+	send_to(&g, fd, rep, REQ_LEN);
+	assert_int_equal(exchange(&g, fd, rep, sizeof(rep)), -1);
+	assert_int_equal(reflector_counters(g.r)->received, 2);
+	assert_int_equal(reflector_counters(g.r)->reflected, 1);
+	assert_int_equal(reflector_counters(g.r)->malformed, 1);
+	close(fd);
+	reflector_free(g.r);
+}
+
 static void
 test_least_recently_seen_sender_is_evicted_at_the_cap(void **state)
 {
@@ -350,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_each_sender_has_its_own_counter),
 		cmocka_unit_test(test_probes_sharing_a_socket_have_their_own_counters),
 		cmocka_unit_test(test_junk_is_counted_and_never_answered),
+		cmocka_unit_test(test_a_reflection_sent_back_is_not_answered),
 		cmocka_unit_test(test_least_recently_seen_sender_is_evicted_at_the_cap),
 		cmocka_unit_test(test_apply_keeps_open_sockets_and_reports_a_bind_failure),
 	};

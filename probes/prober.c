@@ -1279,6 +1279,7 @@ bool
 prober_apply(struct prober *pr, const struct probe_spec *specs, size_t n, int64_t now_ns)
 {
 	struct probe **np = calloc(n > 0 ? n : 1, sizeof(*np)), **old = NULL;
+	int64_t origin = now_ns + (PSCHED_STEP_NS - now_ns % PSCHED_STEP_NS) % PSCHED_STEP_NS;
 	size_t i;
 
 	pr->now = now_ns;
@@ -1297,9 +1298,13 @@ prober_apply(struct prober *pr, const struct probe_spec *specs, size_t n, int64_
 		}
 		if ((np[i] = probe_new(pr, &specs[i], now_ns)) == NULL)
 			goto fail;
-		/* Spread the probes of one interval over it (psched_phase). */
+		/*
+		 * Spread the probes of one interval over it in steps (psched_phase)
+		 * from a step boundary, so that probes started by different
+		 * reloads share the steps, and so the wake-ups, too.
+		 */
 		if (np[i]->valid)
-			np[i]->next_slot_ns = now_ns + psched_phase(i, n, specs[i].interval_ns);
+			np[i]->next_slot_ns = origin + psched_phase(i, n, specs[i].interval_ns);
 	}
 	for (i = 0; i < pr->n; i++)
 		if (!old[i]->kept)

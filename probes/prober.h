@@ -99,8 +99,9 @@ void		 prober_run(struct prober *, int64_t now_ns);
 /*
  * Monotonic time of the next send or deadline; INT64_MAX when none. A send
  * is served up to min(interval / 2, 10 ms) late without a miss, and RTTs
- * run from the real send, so a loop may wait a few ms past this to batch
- * sends: at 1000 probes/s, 4 ms cut the CPU per probe by 2.5x here.
+ * run from the real send. The probes of one interval share send slots
+ * PSCHED_STEP_NS apart (psched_phase), so one call at this time serves a
+ * whole step's sends.
  */
 int64_t		 prober_next(const struct prober *);
 

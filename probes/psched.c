@@ -47,13 +47,16 @@ psched_free(struct psched *ps)
 int64_t
 psched_phase(size_t index, size_t n, int64_t interval_ns)
 {
-	uint64_t iv = (uint64_t)interval_ns, i;
+	uint64_t iv = (uint64_t)interval_ns, step = (uint64_t)PSCHED_STEP_NS, i, m;
 
 	if (n == 0 || interval_ns <= 0)
 		return 0;
 	i = index % n;
-	/* i * iv / n without the product overflowing. */
-	return (int64_t)(iv / n * i + iv % n * i / n);
+	if (iv <= step)	/* i * iv / n without the product overflowing */
+		return (int64_t)(iv / n * i + iv % n * i / n);
+	m = iv / step + (iv % step != 0);
+	/* Step i * m / n, again without the product overflowing. */
+	return (int64_t)((m / n * i + m % n * i / n) * step);
 }
 
 /* Slot k of p; INT64_MAX past the end of time, so that it is never due. */

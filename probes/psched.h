@@ -19,9 +19,23 @@ struct psched	*psched_new(void);
 void		 psched_free(struct psched *);
 
 /*
+ * The spread step: phases are multiples of it, so that one wake-up per step
+ * serves every probe whose slot falls in it (1000 probes at 1 s: four sends
+ * per wake-up every 4 ms instead of one every 1 ms; the wake-up, not the
+ * send, is most of a probe's CPU). Probes are still spread over the
+ * interval, in steps, never in one burst: a probe's own slots stay exactly
+ * on its grid, and 4 ms is well inside the 10 ms a send may be late.
+ */
+#define PSCHED_STEP_NS	(4 * INT64_C(1000000))
+
+/*
  * The phase of a probe in [0, interval): the index-th of n probes sharing
- * the scheduler gets index * interval / n, so n probes at one interval are
- * evenly spread. Stable for a given (index, n, interval).
+ * the scheduler goes into step index * m / n of the m = ceil(interval /
+ * PSCHED_STEP_NS) steps of the interval, so n probes at one interval fill
+ * the steps evenly, at most ceil(n / m) <= ceil(n * step / interval) in
+ * one. An interval of at most one step has no steps to spread over: its
+ * probes get the exact spread index * interval / n. Stable for a given
+ * (index, n, interval).
  */
 int64_t		 psched_phase(size_t index, size_t n, int64_t interval_ns);
 

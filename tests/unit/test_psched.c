@@ -42,34 +42,89 @@ pop_none(struct psched *ps, int64_t now, int64_t slack)
 	assert_false(psched_pop(ps, now, slack, &id, &slot, &missed));
 }
 
+/*
+ * n probes at one interval: every phase a whole number of steps inside the
+ * interval, non-decreasing with the index, and the steps filled evenly
+ * (counts differ by at most one, at most ceil(n * step / interval)).
+ */
 static void
-phase_spreads_probes_evenly(void **state)
+phase_fills_the_steps_evenly(void **state)
 {
-	size_t n = 7919, i;
+	static const int64_t ivs[] = { 5 * MS, 10 * MS, 333 * MS, SEC, 60 * SEC };
+	static const size_t ns[] = { 1, 2, 3, 7, 250, 1000, 4001 };
+	static uint32_t count[60 * SEC / PSCHED_STEP_NS + 1];
 
+	for (size_t a = 0; a < sizeof(ivs) / sizeof(ivs[0]); a++) {
+		int64_t iv = ivs[a];
+		size_t m = (size_t)((iv + PSCHED_STEP_NS - 1) / PSCHED_STEP_NS);
+
+		for (size_t b = 0; b < sizeof(ns) / sizeof(ns[0]); b++) {
+			size_t n = ns[b], cap = (size_t)(((__int128)n * PSCHED_STEP_NS + iv - 1) / iv);
+			uint32_t lo = UINT32_MAX, hi = 0;
+			int64_t prev = 0, ph;
+
+			memset(count, 0, sizeof(count));
+			for (size_t i = 0; i < n; i++) {
+				ph = psched_phase(i, n, iv);
+				assert_true(ph >= prev && ph < iv);
+				assert_true(ph % PSCHED_STEP_NS == 0);
+				count[ph / PSCHED_STEP_NS]++;
+				prev = ph;
+			}
+			for (size_t k = 0; k < m; k++) {
+				lo = count[k] < lo ? count[k] : lo;
+				hi = count[k] > hi ? count[k] : hi;
+			}
+			assert_true(hi <= cap);
+			assert_true(hi - lo <= 1);
+			/* Wraps with the index: probe n is probe 0 again. */
+			assert_true(psched_phase(n, n, iv) == psched_phase(0, n, iv));
+		}
+	}
+}
+
+/* An interval of at most one step has no steps: the exact spread. */
+static void
+phase_of_a_short_interval_is_exact(void **state)
+{
 	assert_int_equal(psched_phase(0, 3, 1000), 0);
 	assert_int_equal(psched_phase(1, 3, 1000), 333);
 	assert_int_equal(psched_phase(2, 3, 1000), 666);
+	assert_int_equal(psched_phase(1, 4, PSCHED_STEP_NS), PSCHED_STEP_NS / 4);
 	assert_int_equal(psched_phase(5, 0, 1000), 0);
-	/* A huge interval: index * interval would overflow 64 bits. */
-	for (i = 0; i < n; i += 97) {
-		__int128 want = (__int128)i * (INT64_MAX / 2) / n;
-
-		assert_true(psched_phase(i, n, INT64_MAX / 2) == (int64_t)want);
-	}
-	assert_true(psched_phase(n - 1, n, INT64_MAX / 2) < INT64_MAX / 2);
+	assert_int_equal(psched_phase(5, 9, 0), 0);
 }
 
-/* 1000 probes at 1 s, spread by phase: one send every 1 ms, in id order, round after round. */
+/* A huge interval: index * steps would overflow 64 bits. */
 static void
-a_thousand_probes_at_one_second_are_one_millisecond_apart(void **state)
+phase_of_a_huge_interval_does_not_overflow(void **state)
+{
+	size_t n = 7919, i;
+	int64_t iv = INT64_MAX / 2;
+	__int128 m = ((__int128)iv + PSCHED_STEP_NS - 1) / PSCHED_STEP_NS;
+
+	for (i = 0; i < n; i += 97) {
+		__int128 want = (__int128)i * m / n * PSCHED_STEP_NS;
+
+		assert_true(psched_phase(i, n, iv) == (int64_t)want);
+	}
+	assert_true(psched_phase(n - 1, n, iv) < iv);
+}
+
+/*
+ * 1000 probes at 1 s, spread by phase: every 4 ms one group of four on the
+ * same slot, in id order, round after round.
+ */
+static void
+a_thousand_probes_at_one_second_go_four_per_step(void **state)
 {
 	struct psched *ps = psched_new();
-	const int64_t base = 5 * SEC;
-	int64_t now, slot, prev = 0;
+	const int64_t base = 5 * SEC, per = 1000 * PSCHED_STEP_NS / SEC;
+	int64_t now, slot;
 	uint64_t missed = 0;
 	uint32_t id, i;
 
+	assert_int_equal(per, 4);
 	for (i = 0; i < 1000; i++)
 		assert_true(psched_add(ps, i, base + psched_phase(i, 1000, SEC), SEC));
 	assert_int_equal(psched_count(ps), 1000);
@@ -77,10 +132,8 @@ a_thousand_probes_at_one_second_are_one_millisecond_apart(void **state)
 		now = psched_next(ps);
 		assert_true(psched_pop(ps, now, 0, &id, &slot, &missed));
 		assert_int_equal(id, i % 1000);
-		assert_true(slot == base + (int64_t)i * MS);
-		if (i > 0)
-			assert_true(slot - prev == MS);
-		prev = slot;
+		assert_true(slot == base + (int64_t)(i / per) * PSCHED_STEP_NS);
+		assert_true(slot == now);
 	}
 	assert_int_equal(missed, 0);
 	psched_free(ps);
@@ -305,8 +358,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(phase_spreads_probes_evenly),
-		cmocka_unit_test(a_thousand_probes_at_one_second_are_one_millisecond_apart),
+		cmocka_unit_test(phase_fills_the_steps_evenly),
+		cmocka_unit_test(phase_of_a_short_interval_is_exact),
+		cmocka_unit_test(phase_of_a_huge_interval_does_not_overflow),
+		cmocka_unit_test(a_thousand_probes_at_one_second_go_four_per_step),
 		cmocka_unit_test(the_grid_never_drifts),
 		cmocka_unit_test(three_and_a_half_intervals_late_misses_three_slots),
 		cmocka_unit_test(skipped_slots_are_reported_with_the_probes_next_send),

@@ -1496,6 +1496,27 @@ prober_result(struct prober *pr, size_t i, int64_t now_ns)
 	return &p->res;
 }
 
+const struct probe_result *
+prober_result_running(struct prober *pr, size_t i, int64_t now_ns)
+{
+	struct pstats_summary w;
+	struct probe *p;
+
+	if (i >= pr->n)
+		return NULL;
+	p = pr->probes[i];
+	pstats_running(p->stats, now_ns, &w);
+	p->res.window.received = w.received;
+	p->res.window.lost = w.lost;
+	p->res.window.truncated = w.truncated;
+	p->res.window.loss_ppm = w.loss_ppm;
+	p->res.window.ipdv_mean = w.ipdv_mean;
+	p->res.window.ipdv_pairs = w.ipdv_pairs;
+	p->res.last_rtt_ns = pstats_last_rtt(p->stats);
+	p->res.jitter_ns = pstats_jitter(p->stats);
+	return &p->res;
+}
+
 const char *
 prober_icmp_mode(const struct prober *pr, bool v6)
 {

@@ -113,6 +113,12 @@ size_t		 prober_count(const struct prober *);
 const struct probe_spec *prober_spec(const struct prober *, size_t i);
 /* The result of probe i with its window summarised at now. */
 const struct probe_result *prober_result(struct prober *, size_t i, int64_t now_ns);
+/*
+ * The same, O(1), for a value per outcome: the window's counts, loss and
+ * IPDV at now (pstats_running), its RTT moments and percentiles as the
+ * last prober_result left them.
+ */
+const struct probe_result *prober_result_running(struct prober *, size_t i, int64_t now_ns);
 
 /*
  * The ICMP socket kind of a family, for the log and fpProbeIcmp4Mode /

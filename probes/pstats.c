@@ -1,13 +1,20 @@
 /*
  * Probe statistics over a sliding window of send times.
  *
- * Outcomes are kept in a ring in the order they are reported. That order
- * is almost, not quite, send order: a loss is decided at its deadline, after
- * replies to later sends. So the ring is trimmed from its head while the
- * head is out of the window, and the summary skips any older outcome still
- * behind a newer head. The ring doubles on demand up to max_samples; when
- * full, the oldest outcome is dropped, and while such a dropped outcome
- * would still be inside the window the summary says truncated.
+ * Outcomes are kept in a ring in send order, (sent, seq). The order they
+ * are reported in is almost that: a loss is decided at its deadline, after
+ * replies to later sends, so it goes in a few places from the tail (the
+ * sends of one timeout). The ring is trimmed from its head while the head
+ * is out of the window, so it holds exactly the window. It doubles on
+ * demand up to max_samples; when full, the oldest send is dropped, and
+ * while such a dropped outcome would still be inside the window the
+ * summary says truncated.
+ *
+ * Beside the ring, running sums over it (received, lost, and the IPDV
+ * pairs of neighbours with consecutive seqs, both replies) change with
+ * every outcome put in and taken out, so that pstats_running is O(1)
+ * amortised. In send order a seq's neighbour is the ring neighbour when
+ * sends increase with seq, as the prober's do.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +41,9 @@ struct pstats {
 	struct pstats_outcome *scratch;	/* cap slots: the window's replies, sorted by seq */
 	int64_t		*rtts;		/* cap slots: their RTTs, for the percentiles */
 	int64_t		 dropped_sent;	/* newest send time dropped for room */
+	uint32_t	 nrecv, nlost;	/* running: the ring's replies and losses */
+	uint32_t	 ipdv_pairs;	/* running: neighbours seq, seq + 1, both replies */
+	__int128	 ipdv_sum;	/* running: their |RTT differences| */
 	int64_t		 last_rtt;
 	double		 jitter;	/* RFC 3550 A.8 J, ns */
 	bool		 have_rtt;
@@ -107,9 +117,43 @@ pstats_grow(struct pstats *ps)
 	return true;
 }
 
+/* Whether b follows a in send order: (sent, seq), seq across its wrap. */
+static bool
+pstats_before(const struct pstats_outcome *a, const struct pstats_outcome *b)
+{
+	return a->sent_ns < b->sent_ns ||
+	    (a->sent_ns == b->sent_ns && (int32_t)(a->seq - b->seq) < 0);
+}
+
+/* Adds (sign 1) or takes out (sign -1) the IPDV pair of ring neighbours a, b, if they are one. */
+static void
+pstats_pair(struct pstats *ps, const struct pstats_outcome *a,
+    const struct pstats_outcome *b, int sign)
+{
+	__int128 d;
+
+	if (a->lost || b->lost || b->seq != a->seq + 1)
+		return;
+	d = (__int128)b->rtt_ns - a->rtt_ns;
+	ps->ipdv_sum += sign * (d < 0 ? -d : d);
+	ps->ipdv_pairs += (uint32_t)sign;
+}
+
+static void
+pstats_count(struct pstats *ps, const struct pstats_outcome *o, int sign)
+{
+	if (o->lost)
+		ps->nlost += (uint32_t)sign;
+	else
+		ps->nrecv += (uint32_t)sign;
+}
+
 static void
 pstats_drop_head(struct pstats *ps)
 {
+	if (ps->n > 1)
+		pstats_pair(ps, pstats_at(ps, 0), pstats_at(ps, 1), -1);
+	pstats_count(ps, pstats_at(ps, 0), -1);
 	ps->head = (ps->head + 1) % ps->cap;
 	ps->n--;
 }
@@ -117,15 +161,34 @@ pstats_drop_head(struct pstats *ps)
 static void
 pstats_push(struct pstats *ps, const struct pstats_outcome *o)
 {
+	uint32_t j, k;
+
 	if (ps->n == ps->cap && !pstats_grow(ps)) {
 		if (ps->cap == 0)
 			return;
+		/* Full: the oldest send goes, which may be o itself. */
+		if (pstats_before(o, pstats_at(ps, 0))) {
+			if (o->sent_ns > ps->dropped_sent)
+				ps->dropped_sent = o->sent_ns;
+			return;
+		}
 		if (pstats_at(ps, 0)->sent_ns > ps->dropped_sent)
 			ps->dropped_sent = pstats_at(ps, 0)->sent_ns;
 		pstats_drop_head(ps);
 	}
-	*pstats_at(ps, ps->n) = *o;
+	for (j = ps->n; j > 0 && pstats_before(o, pstats_at(ps, j - 1)); j--)
+		;
+	if (j > 0 && j < ps->n)
+		pstats_pair(ps, pstats_at(ps, j - 1), pstats_at(ps, j), -1);
+	for (k = ps->n; k > j; k--)
+		*pstats_at(ps, k) = *pstats_at(ps, k - 1);
+	*pstats_at(ps, j) = *o;
 	ps->n++;
+	if (j > 0)
+		pstats_pair(ps, pstats_at(ps, j - 1), o, 1);
+	if (j + 1 < ps->n)
+		pstats_pair(ps, o, pstats_at(ps, j + 1), 1);
+	pstats_count(ps, o, 1);
 }
 
 void
@@ -330,17 +393,46 @@ pstats_moments(const struct pstats_outcome *s, uint32_t n, int64_t *rtts,
 	out->stddev = llround(sqrt(sq / n));
 }
 
-void
-pstats_summary(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
+/* Drops what is older than now - window; the cutoff. */
+static int64_t
+pstats_trim(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 {
-	const struct pstats_outcome *o;
 	int64_t cutoff = now_ns - ps->window_ns;
-	uint32_t i, n = 0, base = 0;
 
 	memset(out, 0, sizeof(*out));
 	while (ps->n > 0 && pstats_at(ps, 0)->sent_ns < cutoff)
 		pstats_drop_head(ps);
 	out->truncated = ps->dropped_sent >= cutoff;
+	return cutoff;
+}
+
+/* lost of (received + lost) in parts per million, rounded. */
+static uint32_t
+pstats_ppm(uint32_t received, uint32_t lost)
+{
+	uint64_t all = (uint64_t)received + lost;
+
+	return all == 0 ? 0 : (uint32_t)(((uint64_t)lost * 1000000 + all / 2) / all);
+}
+
+void
+pstats_running(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
+{
+	pstats_trim(ps, now_ns, out);
+	out->received = ps->nrecv;
+	out->lost = ps->nlost;
+	out->loss_ppm = pstats_ppm(out->received, out->lost);
+	out->ipdv_pairs = ps->ipdv_pairs;
+	if (ps->ipdv_pairs > 0)
+		out->ipdv_mean = pstats_div_round(ps->ipdv_sum, ps->ipdv_pairs);
+}
+
+void
+pstats_summary(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
+{
+	const struct pstats_outcome *o;
+	int64_t cutoff = pstats_trim(ps, now_ns, out);
+	uint32_t i, n = 0, base = 0;
 	if (ps->n > 0)
 		base = pstats_at(ps, ps->n - 1)->seq - 0x80000000u;
 	for (i = 0; i < ps->n; i++) {
@@ -356,9 +448,7 @@ pstats_summary(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 		n++;
 	}
 	out->received = n;
-	if (n + out->lost > 0)
-		out->loss_ppm = (uint32_t)(((uint64_t)out->lost * 1000000 +
-		    (n + out->lost) / 2) / (n + out->lost));
+	out->loss_ppm = pstats_ppm(n, out->lost);
 	if (n == 0)
 		return;
 	pstats_ipdv(ps->scratch, n, out);

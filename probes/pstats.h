@@ -3,13 +3,14 @@
  * (by send time), and the RFC 3550 / RFC 3393 jitter measures. Pure: times
  * are passed in (monotonic ns); nothing here reads a clock or a socket.
  *
- * Samples are kept in a ring of at most max_samples; when the window holds
- * more sends than that, the oldest are dropped early and pstats_summary.
- * truncated says so. Outcomes are kept in the order reported, and a loss is
- * reported a timeout after its send, so the ring should hold
- * (window + timeout) / interval outcomes and a few more. Summaries are
- * computed on demand, O(samples in the window) (percentiles by selection on
- * a copy), so feeding samples costs O(1).
+ * Samples are kept in a ring of at most max_samples, in send order; when
+ * the window holds more sends than that, the oldest are dropped early and
+ * pstats_summary.truncated says so. A loss is reported a timeout after its
+ * send, so the ring should hold (window + timeout) / interval outcomes and
+ * a few more. Feeding an outcome costs O(1) plus the outcomes reported
+ * before it but sent after it (a loss: about timeout / interval). Full
+ * summaries are computed on demand, O(samples in the window) (percentiles
+ * by selection on a copy); pstats_running keeps loss and IPDV in O(1).
  */
 #ifndef FP_PSTATS_H
 #define FP_PSTATS_H
@@ -51,5 +52,13 @@ int64_t		 pstats_jitter(const struct pstats *);
 
 /* Drops what is older than now - window, then summarises the rest. */
 void		 pstats_summary(struct pstats *, int64_t now_ns, struct pstats_summary *out);
+
+/*
+ * The cheap part of pstats_summary, from running sums, O(1) amortised:
+ * received, lost, truncated, loss_ppm, ipdv_mean and ipdv_pairs as the
+ * summary would give them (IPDV: when sends increase with seq, as the
+ * prober's do), the RTT fields 0. For a value per outcome.
+ */
+void		 pstats_running(struct pstats *, int64_t now_ns, struct pstats_summary *out);
 
 #endif

@@ -114,7 +114,8 @@ probe_outcome(void *arg, size_t i, int64_t now)
 	if (ps->metrics == NULL || i >= ps->ntrack)
 		return;
 	t = &ps->track[i];
-	r = prober_result(ps->prober, i, now);
+	/* No percentiles per outcome: the MIB summarises in full when it reads. */
+	r = prober_result_running(ps->prober, i, now);
 	replied = r->c.received > t->prev.received;
 	refused = r->c.refused > t->prev.refused;
 	failed = r->c.lost > t->prev.lost || r->c.errors > t->prev.errors;

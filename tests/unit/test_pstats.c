@@ -71,9 +71,20 @@ nearest_rank(const int64_t *sorted, size_t n, double pct)
 	return sorted[rank < 1 ? 0 : rank - 1];
 }
 
+static int
+cmp_sent(const void *a, const void *b)
+{
+	const struct outcome *x = a, *y = b;
+
+	if (x->sent != y->sent)
+		return x->sent < y->sent ? -1 : 1;
+	return (int32_t)(x->seq - y->seq) < 0 ? -1 : 1;
+}
+
 /*
- * The summary as defined: the last max_samples outcomes reported, those sent
- * at or after now - window; IPDV over seq and seq + 1 both among them.
+ * The summary as defined: of the outcomes reported, the max_samples of the
+ * newest sends, those sent at or after now - window; IPDV over seq and
+ * seq + 1 both among them.
  */
 static void
 reference(const struct ref *r, uint32_t max_samples, int64_t window, int64_t now,
@@ -81,6 +92,7 @@ reference(const struct ref *r, uint32_t max_samples, int64_t window, int64_t now
 {
 	static int64_t rtts[MAXO];
 	static const struct outcome *by_seq[2 * MAXO];
+	static struct outcome all[MAXO];
 	size_t first = r->n > max_samples ? r->n - max_samples : 0;
 	int64_t sum = 0, ipdv = 0;
 	__int128 sq = 0;
@@ -89,13 +101,15 @@ reference(const struct ref *r, uint32_t max_samples, int64_t window, int64_t now
 
 	memset(want, 0, sizeof(*want));
 	memset(by_seq, 0, sizeof(by_seq));
+	memcpy(all, r->o, r->n * sizeof(all[0]));
+	qsort(all, r->n, sizeof(all[0]), cmp_sent);
 	/* Every seq is within MAXO of the first one reported. */
 	base = r->n > 0 ? r->o[0].seq - MAXO : 0;
 	for (i = 0; i < first; i++)
-		if (r->o[i].sent >= now - window)
+		if (all[i].sent >= now - window)
 			want->truncated = true;
 	for (i = first; i < r->n; i++) {
-		const struct outcome *o = &r->o[i];
+		const struct outcome *o = &all[i];
 
 		if (o->sent < now - window)
 			continue;
@@ -153,6 +167,24 @@ assert_summary(const struct pstats_summary *got, const struct pstats_summary *wa
 	assert_int_equal(got->ipdv_mean, want->ipdv_mean);
 }
 
+/* pstats_running: the summary's loss and IPDV fields, RTT fields 0. */
+static void
+assert_running(struct pstats *ps, int64_t now, const struct pstats_summary *want)
+{
+	struct pstats_summary got;
+
+	memset(&got, 0xa5, sizeof(got));
+	pstats_running(ps, now, &got);
+	assert_int_equal(got.received, want->received);
+	assert_int_equal(got.lost, want->lost);
+	assert_int_equal(got.truncated, want->truncated);
+	assert_int_equal(got.loss_ppm, want->loss_ppm);
+	assert_int_equal(got.ipdv_pairs, want->ipdv_pairs);
+	assert_int_equal(got.ipdv_mean, want->ipdv_mean);
+	assert_int_equal(got.min, 0);
+	assert_int_equal(got.p99, 0);
+}
+
 static int
 cmp_at(const void *a, const void *b)
 {
@@ -194,10 +226,16 @@ simulate(uint32_t seq0, size_t n, uint32_t loss_pct, int64_t max_rtt, uint32_t m
 			ref_lost(ps, &r, ev[i].seq, ev[i].sent);
 		else
 			ref_reply(ps, &r, ev[i].seq, ev[i].sent, ev[i].rtt);
+		if (i % 3 == 1) {
+			/* The running sums alone, between full summaries. */
+			reference(&r, max_samples, window, ev[i].at, &want);
+			assert_running(ps, ev[i].at, &want);
+		}
 		if (i % 7 == 0 || i + 1 == n) {
 			pstats_summary(ps, ev[i].at, &got);
 			reference(&r, max_samples, window, ev[i].at, &want);
 			assert_summary(&got, &want);
+			assert_running(ps, ev[i].at, &want);
 			assert_int_equal(pstats_jitter(ps), llround(r.j));
 			assert_int_equal(pstats_last_rtt(ps), r.last);
 		}
@@ -206,8 +244,10 @@ simulate(uint32_t seq0, size_t n, uint32_t loss_pct, int64_t max_rtt, uint32_t m
 	for (i = 0; i < 50; i++) {
 		int64_t now = ev[n - 1].at + (int64_t)i * window / 40;
 
-		pstats_summary(ps, now, &got);
 		reference(&r, max_samples, window, now, &want);
+		if (i % 2 == 0)
+			assert_running(ps, now, &want);
+		pstats_summary(ps, now, &got);
 		assert_summary(&got, &want);
 	}
 	assert_int_equal(got.received + got.lost, 0);

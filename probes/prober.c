@@ -1143,8 +1143,13 @@ probe_new(struct prober *pr, const struct probe_spec *spec, int64_t now)
 	want = clamp_count(s->timeout_ns / iv, PROBER_RING_MAX);
 	want = clamp_count(2 * (int64_t)want + 16, PROBER_RING_MAX);
 	p->match = pmatch_new(want);
+	/*
+	 * A loss is reported a timeout after its send, so the window's
+	 * outcomes are all in only once the ring also holds a timeout's sends.
+	 */
 	p->stats = pstats_new(s->window_ns > 0 ? s->window_ns : INT64_C(1000000000),
-	    clamp_count(s->window_ns / iv, PROBER_SAMPLES_MAX - 16) + 16);
+	    clamp_count((int64_t)clamp_count(s->window_ns / iv, PROBER_SAMPLES_MAX) +
+	    clamp_count(s->timeout_ns / iv, PROBER_SAMPLES_MAX) + 1, PROBER_SAMPLES_MAX - 16) + 16);
 	if (p->match == NULL || p->stats == NULL)
 		goto fail;
 	p->mask = pmatch_slots(p->match) - 1;
@@ -1456,10 +1461,16 @@ prober_run(struct prober *pr, int64_t now_ns)
 int64_t
 prober_next(const struct prober *pr)
 {
-	int64_t t = psched_next(pr->sched);
+	int64_t t = psched_next(pr->sched), d;
 
-	if (pr->n > 0 && pr->heap[0]->deadline < t)
-		t = pr->heap[0]->deadline;
+	/*
+	 * A deadline less than a step before the next send waits for it: one
+	 * wake-up for both, the loss decided at most a step late (a reply's
+	 * lateness is judged by its receive stamp, not by when we look).
+	 */
+	if (pr->n > 0 && (d = pr->heap[0]->deadline) < t &&
+	    (t == INT64_MAX || t - d > PSCHED_STEP_NS))
+		t = d;
 	return t;
 }
 

@@ -1051,27 +1051,36 @@ expr_instances(const struct expr *e, const struct metric_store *s, expr_instance
 	for (set.nslots = 1; set.nslots < 2 * EXPR_MAX_INSTANCES; set.nslots *= 2)
 		;
 	if ((set.slot = calloc(set.nslots, sizeof(*set.slot))) == NULL)
-		return 0;
+		return EXPR_INSTANCES_FAILED;
 	count = (uint32_t)metric_count(s);
 	for (id = 1; id <= count && !set.failed; id++) {
-		name = metric_name(s, id);
+		/* A forgotten metric (metric_forget) has no name: its instance is gone. */
+		if ((name = metric_name(s, id)) == NULL)
+			continue;
 		nlen = strlen(name);
 		for (r = 0; r < e->nrefs; r++)
 			if (ref_bind(&e->refs[r], name, nlen, inst))
 				inst_add(&set, inst);
 	}
-	/* Compact, sort, report. */
+	/* Compact, sort, report; a partial list is not reported (see expr.h). */
 	for (i = 0; i < set.nslots; i++)
 		if (set.slot[i] != NULL)
 			set.slot[n++] = set.slot[i];
+	if (set.failed) {
+		for (i = 0; i < n; i++)
+			free(set.slot[i]);
+		free(set.slot);
+		return EXPR_INSTANCES_FAILED;
+	}
 	qsort(set.slot, n, sizeof(*set.slot), cmp_str);
+	/* Counted before the callbacks, so that they can tell a complete list. */
+	if (refused != NULL)
+		*refused += set.refused;
 	for (i = 0; i < n; i++) {
 		cb(arg, set.slot[i]);
 		free(set.slot[i]);
 	}
 	free(set.slot);
-	if (refused != NULL)
-		*refused += set.refused;
 	return n;
 }
 

@@ -80,8 +80,12 @@ bool		 expr_bind(const struct expr *, const char *name, char inst[METRIC_NAME_MA
 /*
  * Calls cb once per distinct instance, in byte order: "" for a rule
  * without wildcards. At most EXPR_MAX_INSTANCES; names whose instance did
- * not fit are added to *refused (may be NULL). Returns the count.
+ * not fit are added to *refused (may be NULL). Forgotten metrics
+ * (metric_forget) name no instance. Returns the count, or
+ * EXPR_INSTANCES_FAILED without calling cb when out of memory (so that a
+ * caller does not take a partial list for instances that went away).
  */
+#define EXPR_INSTANCES_FAILED	((size_t)-1)
 typedef void (*expr_instance_cb)(void *arg, const char *instance);
 size_t		 expr_instances(const struct expr *, const struct metric_store *,
 		    expr_instance_cb cb, void *arg, uint64_t *refused);

@@ -3,6 +3,9 @@
  * open-addressing hash table of ids with linear probing, kept at most half
  * full so that a miss ends after a few probes. Ids are never reused: a name
  * keeps its id for the life of the store, and rules enumerate names by id.
+ * A forgotten metric stays in the table (its name and hash, so that a
+ * revival finds its id) with its ring freed and a flag that every lookup
+ * by id or name honours.
  *
  * Each metric has a ring of points in time order. The ring starts empty and
  * doubles when a put finds it full and its oldest point still inside the
@@ -29,6 +32,7 @@ struct metric {
 	uint32_t	 n;		/* points kept */
 	int64_t		 retain_ns;	/* history the rules need, >= the default */
 	struct metric_point *ring;
+	bool		 forgotten;	/* metric_forget(): no points, invisible */
 };
 
 struct metric_store {
@@ -107,7 +111,7 @@ metric_store_free(struct metric_store *s)
 static const struct metric *
 metric_get(const struct metric_store *s, uint32_t id)
 {
-	if (id == 0 || id > s->count)
+	if (id == 0 || id > s->count || s->m[id - 1].forgotten)
 		return NULL;
 	return &s->m[id - 1];
 }
@@ -152,10 +156,12 @@ uint32_t
 metric_find(const struct metric_store *s, const char *name)
 {
 	size_t len;
+	uint32_t id;
 
 	if (name == NULL || (len = strlen(name)) == 0 || len > METRIC_NAME_MAX)
 		return 0;
-	return s->slots[metric_slot(s, name, metric_hash(name, len))];
+	id = s->slots[metric_slot(s, name, metric_hash(name, len))];
+	return metric_get(s, id) == NULL ? 0 : id;
 }
 
 uint32_t
@@ -169,8 +175,10 @@ metric_intern(struct metric_store *s, const char *name)
 		goto refuse;
 	h = metric_hash(name, len);
 	slot = metric_slot(s, name, h);
-	if (s->slots[slot] != 0)
+	if (s->slots[slot] != 0) {
+		s->m[s->slots[slot] - 1].forgotten = false;
 		return s->slots[slot];
+	}
 	if (s->count >= s->lim.max_metrics)
 		goto refuse;
 	if ((s->count + 1) * 2 > s->nslots) {
@@ -213,6 +221,29 @@ size_t
 metric_count(const struct metric_store *s)
 {
 	return s->count;
+}
+
+size_t
+metric_forget(struct metric_store *s, const char *prefix)
+{
+	struct metric *m;
+	size_t plen, n = 0;
+	uint32_t i;
+
+	if (prefix == NULL || (plen = strlen(prefix)) == 0)
+		return 0;
+	for (i = 0; i < s->count; i++) {
+		m = &s->m[i];
+		if (m->forgotten || strncmp(m->name, prefix, plen) != 0)
+			continue;
+		free(m->ring);
+		m->ring = NULL;
+		m->cap = m->head = m->n = 0;
+		m->retain_ns = s->lim.default_retention_ns;
+		m->forgotten = true;
+		n++;
+	}
+	return n;
 }
 
 uint64_t

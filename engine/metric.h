@@ -37,15 +37,31 @@ void		 metric_store_free(struct metric_store *);
 
 /*
  * The id (>= 1) of name, created if new; 0 when the name is invalid (empty,
- * longer than METRIC_NAME_MAX) or the store is full (counted).
+ * longer than METRIC_NAME_MAX) or the store is full (counted). A forgotten
+ * name comes back under its old id, with no points.
  */
 uint32_t	 metric_intern(struct metric_store *, const char *name);
-/* 0 when unknown. */
+/* 0 when unknown or forgotten. */
 uint32_t	 metric_find(const struct metric_store *, const char *name);
+/* NULL when id was never handed out or its metric is forgotten. */
 const char	*metric_name(const struct metric_store *, uint32_t id);
+/* Ids handed out, forgotten ones included: ids run 1..metric_count(). */
 size_t		 metric_count(const struct metric_store *);
+
+/*
+ * Forgets every metric whose name starts with prefix (a probe or an
+ * aggregation removed by a reload: "probe.NAME."); returns how many. Its
+ * points are freed, metric_find() and metric_name() no longer know it, and
+ * the names listed by walking the ids skip it. Ids are never reused: a
+ * forgotten metric keeps its id (and its place under max_metrics), so a
+ * module still holding the id cannot write into another metric's history;
+ * its metric_put()s are dropped (counted) and its reads see no points until
+ * metric_intern() of the same name revives it under that id. An empty or
+ * NULL prefix forgets nothing.
+ */
+size_t		 metric_forget(struct metric_store *, const char *prefix);
 uint64_t	 metric_refused(const struct metric_store *);
-/* Samples not stored: out of order, NaN, unknown id. */
+/* Samples not stored: out of order, NaN, unknown or forgotten id. */
 uint64_t	 metric_dropped(const struct metric_store *);
 /* Points overwritten inside their retention because a ring hit max_points. */
 uint64_t	 metric_truncated(const struct metric_store *);

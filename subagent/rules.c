@@ -31,6 +31,7 @@ struct inst {
 	struct alarm	 a;
 	enum expr_truth	 last;		/* of `when` at the last evaluation */
 	uint32_t	 id;		/* active alarm number; 0 while not active */
+	bool		 listed;	/* named by the store since flowpathd started */
 };
 
 struct rule {
@@ -319,6 +320,7 @@ struct merge {
 	struct inst	**out;
 	size_t		 n, cap;
 	size_t		 pos;		/* in r->inst */
+	uint64_t	 refused;	/* by this listing: it may miss instances */
 	bool		 failed;
 };
 
@@ -341,15 +343,19 @@ merge_push(struct merge *m, struct inst *in)
 }
 
 /*
- * An instance the store no longer names. The store forgets no name, so this
- * is one restored from the state file whose metrics have no sample since
- * the restart (a silent exporter): an alarm that is not OK stays and is
- * evaluated (nodata() then holds); an OK one goes without an event.
+ * An instance the store does not name. One that it named since the start
+ * had its metrics forgotten (metric_forget: a probe or an aggregation
+ * removed by a reload): it goes, a raised alarm with a CLEARED. One never
+ * named is restored from the state file with no sample since the restart
+ * (a silent exporter): an alarm that is not OK stays and is evaluated
+ * (nodata() then holds); an OK one goes without an event. A listing that
+ * refused instances (EXPR_MAX_INSTANCES) may have left out a live one, so
+ * then nothing raised is cleared.
  */
 static void
 merge_unlisted(struct merge *m, struct inst *in)
 {
-	if (in->a.state != ALARM_OK)
+	if (in->a.state != ALARM_OK && (!in->listed || m->refused > 0))
 		merge_push(m, in);
 	else
 		inst_drop(m->rs, in, m->now, true);
@@ -367,20 +373,29 @@ merge_cb(void *arg, const char *name)
 	while (m->pos < r->ninst && (c = strcmp(r->inst[m->pos]->name, name)) < 0)
 		merge_unlisted(m, r->inst[m->pos++]);
 	if (m->pos < r->ninst && c == 0) {
+		r->inst[m->pos]->listed = true;
 		merge_push(m, r->inst[m->pos++]);
 		return;
 	}
-	if ((in = inst_new(m->rs, r, name, m->now)) != NULL)
+	if ((in = inst_new(m->rs, r, name, m->now)) != NULL) {
+		in->listed = true;
 		merge_push(m, in);
+	}
 }
 
-/* The rule's instances now: new ones added, unlisted ones kept while not OK. */
+/* The rule's instances now: new ones added, unlisted ones as merge_unlisted() says. */
 static void
 rule_instances(struct rules *rs, struct rule *r, int64_t now)
 {
 	struct merge m = { .rs = rs, .r = r, .now = now };
 
-	expr_instances(r->when, rs->store, merge_cb, &m, &rs->instances_refused);
+	if (expr_instances(r->when, rs->store, merge_cb, &m, &m.refused) ==
+	    EXPR_INSTANCES_FAILED) {
+		log_warnx("rule %s: out of memory listing its instances; they are kept",
+		    r->name);
+		return;
+	}
+	rs->instances_refused += m.refused;
 	while (m.pos < r->ninst)
 		merge_unlisted(&m, r->inst[m.pos++]);
 	free(r->inst);

@@ -563,6 +563,39 @@ wildcards_bind_one_instance_shared_by_every_reference(void **state)
 }
 
 static void
+forgotten_metrics_name_no_instance_until_they_come_back(void **state)
+{
+	struct metric_store *s = metric_store_new(NULL);
+	struct expr *e = compile("probe.*.loss > 5%");
+	struct expr *k = compile("agg.web[*].octets > 1M");
+	struct expr_result res;
+	struct names n;
+
+	metric_put(s, metric_intern(s, "probe.a.loss"), SEC, 0.5);
+	metric_put(s, metric_intern(s, "probe.ab.loss"), SEC, 0.5);
+	metric_put(s, metric_intern(s, "agg.web[\"10.0.0.1\"].octets"), SEC, 2e6);
+	metric_put(s, metric_intern(s, "agg.web[\"10.0.0.2\"].octets"), SEC, 2e6);
+	assert_int_equal(metric_forget(s, "probe.a."), 1);
+	assert_int_equal(metric_forget(s, "agg.web[\"10.0.0.1\"]"), 1);
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(expr_instances(e, s, names_cb, &n, NULL), 1);
+	assert_string_equal(n.v[0], "ab");
+	assert_int_equal(expr_eval(e, s, "a", SEC, 0, &res), EXPR_UNKNOWN);
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(expr_instances(k, s, names_cb, &n, NULL), 1);
+	assert_string_equal(n.v[0], "10.0.0.2");
+	/* Interned again (the probe is back): listed again, with its new samples only. */
+	metric_put(s, metric_intern(s, "probe.a.loss"), 2 * SEC, 0.01);
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(expr_instances(e, s, names_cb, &n, NULL), 2);
+	assert_string_equal(n.v[0], "a");
+	assert_int_equal(expr_eval(e, s, "a", 2 * SEC, 0, &res), EXPR_FALSE);
+	expr_free(e);
+	expr_free(k);
+	metric_store_free(s);
+}
+
+static void
 a_flood_of_instances_is_capped_and_counted(void **state)
 {
 	struct metric_store *s = metric_store_new(NULL);
@@ -830,6 +863,7 @@ main(void)
 		cmocka_unit_test(a_plain_reference_goes_stale_after_three_spacings),
 		cmocka_unit_test(nodata_is_true_only_for_an_empty_window_after_the_start),
 		cmocka_unit_test(wildcards_bind_one_instance_shared_by_every_reference),
+		cmocka_unit_test(forgotten_metrics_name_no_instance_until_they_come_back),
 		cmocka_unit_test(a_flood_of_instances_is_capped_and_counted),
 		cmocka_unit_test(keys_quote_and_parse_back_to_the_same_name),
 		cmocka_unit_test(a_minus_without_spaces_belongs_to_the_name),

@@ -370,6 +370,93 @@ random_puts_and_ranges_match_a_list_of_every_sample(void **state)
 	metric_store_free(s);
 }
 
+/* The store's names, walking the ids as the rules' wildcards do. */
+static size_t
+live_names(const struct metric_store *s, const char *prefix)
+{
+	size_t n = 0;
+
+	for (uint32_t id = 1; id <= metric_count(s); id++) {
+		const char *name = metric_name(s, id);
+
+		if (name != NULL && strncmp(name, prefix, strlen(prefix)) == 0)
+			n++;
+	}
+	return n;
+}
+
+static void
+forget_drops_every_name_under_a_prefix_and_only_those(void **state)
+{
+	struct metric_store *s = metric_store_new(NULL);
+	const char *names[] = { "probe.a.rtt", "probe.a.loss", "probe.ab.rtt", "probe.b.rtt",
+	    "agg.a.octets" };
+	struct metric_point p;
+	uint32_t id[5];
+	size_t i;
+
+	assert_non_null(s);
+	for (i = 0; i < 5; i++) {
+		id[i] = metric_intern(s, names[i]);
+		metric_put(s, id[i], SEC, (double)i);
+	}
+	assert_int_equal(live_names(s, "probe.a."), 2);
+	assert_int_equal(metric_forget(s, "probe.a."), 2);
+	assert_int_equal(live_names(s, "probe.a."), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(metric_find(s, names[i]), 0);
+		assert_null(metric_name(s, id[i]));
+		assert_false(metric_last(s, id[i], &p));
+		assert_int_equal(metric_range(s, id[i], 0, INT64_MAX, NULL, NULL), 0);
+		assert_true(metric_oldest_ns(s, id[i]) == INT64_MAX);
+	}
+	/* "probe.a." is not a prefix of "probe.ab.": those stay, points and all. */
+	for (i = 2; i < 5; i++) {
+		assert_int_equal(metric_find(s, names[i]), id[i]);
+		assert_string_equal(metric_name(s, id[i]), names[i]);
+		assert_true(metric_last(s, id[i], &p));
+		assert_true(p.v == (double)i);
+	}
+	/* Forgotten once: a second call finds nothing; an empty prefix forgets nothing. */
+	assert_int_equal(metric_forget(s, "probe.a."), 0);
+	assert_int_equal(metric_forget(s, ""), 0);
+	assert_int_equal(metric_forget(s, NULL), 0);
+	assert_int_equal(live_names(s, ""), 3);
+	metric_store_free(s);
+}
+
+static void
+a_forgotten_id_takes_no_points_and_intern_revives_it_empty(void **state)
+{
+	struct metric_store *s = metric_store_new(NULL);
+	struct metric_point p;
+	uint32_t a, b;
+
+	assert_non_null(s);
+	a = metric_intern(s, "probe.x.rtt");
+	b = metric_intern(s, "probe.y.rtt");
+	metric_put(s, a, SEC, 1);
+	metric_put(s, b, SEC, 2);
+	assert_int_equal(metric_forget(s, "probe.x."), 1);
+	/* A module still holding the id writes nowhere: dropped, counted. */
+	metric_put(s, a, 2 * SEC, 3);
+	assert_int_equal(metric_dropped(s), 1);
+	assert_false(metric_last(s, a, &p));
+	assert_true(metric_last(s, b, &p) && p.v == 2 && p.t_ns == SEC);
+	/* A new name gets a new id, never the forgotten one. */
+	assert_int_not_equal(metric_intern(s, "probe.z.rtt"), a);
+	/* The same name comes back under its id, with no history. */
+	assert_int_equal(metric_intern(s, "probe.x.rtt"), a);
+	assert_int_equal(metric_find(s, "probe.x.rtt"), a);
+	assert_string_equal(metric_name(s, a), "probe.x.rtt");
+	assert_false(metric_last(s, a, &p));
+	metric_put(s, a, 3 * SEC, 4);
+	assert_true(metric_last(s, a, &p) && p.v == 4 && p.t_ns == 3 * SEC);
+	assert_int_equal(metric_range(s, a, 0, INT64_MAX, NULL, NULL), 1);
+	assert_int_equal(metric_count(s), 3);
+	metric_store_free(s);
+}
+
 int
 main(void)
 {
@@ -387,6 +474,8 @@ main(void)
 		cmocka_unit_test(range_bounds_are_inclusive),
 		cmocka_unit_test(tail_gives_the_newest_points_up_to_a_time_oldest_first),
 		cmocka_unit_test(random_puts_and_ranges_match_a_list_of_every_sample),
+		cmocka_unit_test(forget_drops_every_name_under_a_prefix_and_only_those),
+		cmocka_unit_test(a_forgotten_id_takes_no_points_and_intern_revives_it_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

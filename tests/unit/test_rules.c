@@ -2,7 +2,8 @@
  * subagent/rules on a real event loop and metric store, rules at 0.1 s
  * intervals: events reach the sink, the state file carries raised alarms
  * across a restart without a second raise, a reload keeps unchanged rules
- * and clears changed or removed ones, broken state records are ignored,
+ * and clears changed or removed ones, an instance whose metrics are
+ * forgotten clears and goes, broken state records are ignored,
  * the instance cap and the token bucket's summary hold.
  */
 #include <setjmp.h>
@@ -29,6 +30,7 @@ struct sink {
 	uint32_t	 last_id;
 	uint64_t	 suppressed;
 	char		 last_rule[CONFIG_NAME_MAX + 1];
+	char		 last_instance[METRIC_NAME_MAX + 1];
 	char		 last_when[256];
 };
 
@@ -44,6 +46,7 @@ on_event(void *arg, const struct rules_event *e)
 	}
 	s->last_id = e->alarm_id;
 	snprintf(s->last_rule, sizeof(s->last_rule), "%s", e->rule);
+	snprintf(s->last_instance, sizeof(s->last_instance), "%s", e->instance);
 	snprintf(s->last_when, sizeof(s->last_when), "%s", e->when);
 }
 
@@ -261,6 +264,58 @@ a_restored_instance_without_samples_since_the_restart_stays_raised(void **state)
 }
 
 static void
+an_instance_whose_metrics_are_forgotten_clears_once_and_goes(void **state)
+{
+	struct world *w = *state;
+	const char *lossy = "rules = ( { name = \"lossy\"; when = \"probe.*.loss > 10%\";\n"
+	    "  interval = 0.1; } );\n";
+	struct alarm_info ai;
+	struct rule_info ri;
+	uint32_t id_a = 0;
+
+	start(w, lossy);
+	metric_put(w->store, metric_intern(w->store, "probe.b.loss"), clock_mono_ns(), 0.5);
+	run(w, "probe.a.loss", 0.5, 300);
+	assert_int_equal(w->sink.raised, 2);
+	for (size_t i = 0; i < rules_active_count(w->rules); i++) {
+		rules_active(w->rules, i, &ai);
+		if (strcmp(ai.instance, "a") == 0)
+			id_a = ai.id;
+	}
+	assert_int_not_equal(id_a, 0);
+	/* The probe removed by a reload: its metrics forgotten. */
+	assert_int_equal(metric_forget(w->store, "probe.a."), 1);
+	run(w, NULL, 0, 300);
+	assert_int_equal(w->sink.cleared, 1);
+	assert_string_equal(w->sink.last_instance, "a");
+	assert_int_equal(w->sink.last_id, id_a);
+	assert_string_equal(w->sink.last_when, "probe.*.loss > 10%");
+	assert_false(rules_alarm(w->rules, id_a, &ai));
+	assert_int_equal(rules_active_count(w->rules), 1);
+	rules_active(w->rules, 0, &ai);
+	assert_string_equal(ai.instance, "b");
+	rules_info(w->rules, 0, &ri);
+	assert_int_equal(ri.instances, 1);
+	assert_int_equal(w->sink.raised, 2);
+	stop(w);
+
+	/*
+	 * A restart: the state file kept b only. b's exporter is still silent
+	 * (restored, unseen: it stays raised, no second RAISED); a probe "a"
+	 * that comes back is a new alarm.
+	 */
+	metric_store_free(w->store);
+	assert_non_null(w->store = metric_store_new(NULL));
+	start(w, lossy);
+	run(w, "probe.a.loss", 0.5, 300);
+	assert_int_equal(w->sink.raised, 3);
+	assert_string_equal(w->sink.last_instance, "a");
+	assert_true(w->sink.last_id > id_a);
+	assert_int_equal(w->sink.cleared, 1);
+	assert_int_equal(rules_active_count(w->rules), 2);
+}
+
+static void
 broken_state_records_are_ignored(void **state)
 {
 	struct world *w = *state;
@@ -368,6 +423,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    a_restored_instance_without_samples_since_the_restart_stays_raised,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    an_instance_whose_metrics_are_forgotten_clears_once_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_state_records_are_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    a_reload_keeps_unchanged_rules_and_clears_removed_ones, setup, teardown),

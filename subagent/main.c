@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,50 @@ apply_notify(struct flowpathd *fp, const struct fp_config *conf)
 	notify_set_limits(fp->notify, &lim);
 }
 
+/* Whether one of the n entries (size bytes each, the name at offset off) is named name. */
+static bool
+named(const void *entries, size_t n, size_t size, size_t off, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp((const char *)entries + i * size + off, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The metrics of the probes and aggregations that old has and new lacks
+ * are forgotten, so that the rule instances they made go and their raised
+ * alarms clear at the next evaluation (docs/rules.md). The dot and the
+ * bracket end the name: "probe.a." leaves "probe.ab.rtt" alone.
+ */
+static void
+forget_removed(struct metric_store *metrics, const struct fp_config *old,
+    const struct fp_config *new)
+{
+	char prefix[METRIC_NAME_MAX + 1];
+	size_t n;
+
+	for (size_t i = 0; i < old->nprobes; i++) {
+		if (named(new->probes, new->nprobes, sizeof(*new->probes),
+		    offsetof(struct cfg_probe, name), old->probes[i].name))
+			continue;
+		snprintf(prefix, sizeof(prefix), "probe.%s.", old->probes[i].name);
+		n = metric_forget(metrics, prefix);
+		log_info("probe %s removed: %zu metrics forgotten", old->probes[i].name, n);
+	}
+	for (size_t i = 0; i < old->naggregations; i++) {
+		if (named(new->aggregations, new->naggregations, sizeof(*new->aggregations),
+		    offsetof(struct cfg_aggregation, name), old->aggregations[i].name))
+			continue;
+		snprintf(prefix, sizeof(prefix), "agg.%s.", old->aggregations[i].name);
+		n = metric_forget(metrics, prefix);
+		snprintf(prefix, sizeof(prefix), "agg.%s[", old->aggregations[i].name);
+		n += metric_forget(metrics, prefix);
+		log_info("aggregation %s removed: %zu metrics forgotten",
+		    old->aggregations[i].name, n);
+	}
+}
+
 static void
 reload(struct flowpathd *fp)
 {
@@ -165,6 +210,7 @@ reload(struct flowpathd *fp)
 	probe_apply(fp->probes, conf);
 	apply_notify(fp, conf);
 	rules_apply(fp->rules, conf);
+	forget_removed(fp->metrics, fp->conf, conf);
 	if ((fp->conf->daemon.pidfile == NULL) != (conf->daemon.pidfile == NULL) ||
 	    (conf->daemon.pidfile != NULL &&
 	    strcmp(fp->conf->daemon.pidfile, conf->daemon.pidfile) != 0))

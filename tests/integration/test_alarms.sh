@@ -11,7 +11,10 @@
 #  4. the traffic stops -> fpAlarmCleared for the same alarm, the row
 #     goes; the built-in exporter-silent alarm fires for the exporter;
 #  5. a refused reload names the broken rule in fpRuleError; a good one
-#     clears it and keeps the alarms as they are;
+#     clears it and keeps the alarms as they are; a UDP probe to a closed
+#     loopback port fires the built-in probe-unreachable, and a reload that
+#     removes the probe clears that alarm (fpAlarmCleared, the row and the
+#     state record go);
 #  6. a storm of 500 alarms: 500 fpAlarmRaised arrive through the paced
 #     queue while snmpget of sysUpTime.0 and fpSysUpTime.0 keeps answering;
 #  7. the token bucket: what it holds back is counted and reported by one
@@ -49,12 +52,14 @@ STATE=$FP_DIR/alarms.state
 WHEN='rate(collector.records, 2s) > 500'
 CLEAR='rate(collector.records, 2s) < 100'
 
-# write_conf [RULES [ALARMS]]: the base rule plus RULES, alarms settings plus ALARMS
+# write_conf [RULES [ALARMS]]: the base rule plus RULES, alarms settings plus ALARMS;
+# $UNREACHABLE sets alarms.probe_unreachable (default false), $PROBES is added as is
 write_conf() {
 	fp_write_conf "$CONF.new" "
 collector = { listen = [ \"127.0.0.1:$PORT\" ]; receive_buffer = 4194304; };
 alarms = { exporter_silent = \"2s\"; exporter_loss = false; kernel_drops = false;
-  probe_unreachable = false; ${2:-} };
+  probe_unreachable = ${UNREACHABLE:-false}; ${2:-} };
+${PROBES:-}
 rules = (
   { name = \"traffic-high\"; severity = \"critical\"; description = \"records above 500/s\";
     when = \"$WHEN\"; clear = \"$CLEAR\"; }${1:-}
@@ -71,6 +76,8 @@ storm_rules() {
 		printf ',\n  { name = "%s-%d"; when = "collector.drops >= 0"; }' "$1" "$i"
 	done
 }
+
+state_lacks() { ! grep -Eq "$1" "$STATE"; }	# state_lacks ERE: no record matches
 
 reload() {	# reload: SIGHUP and wait until fpSysConfigReloads + fpSysConfigReloadFailures moves
 	local before after
@@ -205,6 +212,38 @@ reload
 fp_assert_eq "a good reload empties fpRuleError" "$(fp_get "$RULE.15.$TH")" ""
 fp_assert_eq "an unchanged rule keeps its alarm: no fpAlarmCleared for exporter-silent" \
 	"$(count_traps "$CLEARED" exporter-silent)" 0
+
+# A removed probe's alarm: the built-in's window at 1 s keeps this short.
+fp_free_port CLOSED || fp_bail "no free port to leave closed"
+UNREACHABLE=1
+PROBES="probes = ( { name = \"gone\"; type = \"udp\"; target = \"127.0.0.1:$CLOSED\";
+  interval = 0.2; timeout = 0.3; } );"
+write_conf
+reload
+if line=$(wait_alarm_trap "$RAISED" probe-unreachable gone 10); then
+	fp_ok "fpAlarmRaised for probe-unreachable, instance gone (a closed port)"
+	PID_ALARM=$(vb_index "$line" "$ALARM.2")
+	fp_assert_eq "its fpAlarmTable row" "$(fp_get "$ALARM.3.$PID_ALARM")" gone
+	sleep 1.2	# the state file is written at most once a second
+	fp_assert_file_match "the state file holds it" "$STATE" "^a probe-unreachable [0-9a-f]+ $PID_ALARM 3 "
+	PROBES=
+	write_conf
+	reload
+	if line=$(wait_alarm_trap "$CLEARED" probe-unreachable gone 5); then
+		fp_ok "the probe removed by a reload: fpAlarmCleared for its alarm"
+		fp_assert_eq "with the same alarm id" "$(vb_index "$line" "$ALARM.2")" "$PID_ALARM"
+	else
+		fp_not_ok "fpAlarmCleared for the removed probe arrives" "$(tail -3 "$FP_TRAP_LOG")"
+	fi
+	fp_assert "its fpAlarmTable row is gone" absent "$ALARM.2.$PID_ALARM"
+	fp_assert_eq "fpRuleInstances of probe-unreachable is 0" \
+		"$(fp_get "$RULE.13.$(fp_name_index probe-unreachable)")" 0
+	sleep 1.2
+	fp_assert "the state file no longer holds it" state_lacks "^a probe-unreachable "
+else
+	fp_not_ok "fpAlarmRaised for probe-unreachable arrives" "$(tail -3 "$FP_TRAP_LOG")"
+fi
+UNREACHABLE=false
 
 # ------------------------------------------------------------ 6. storm
 write_conf "$(storm_rules storm)" "notify_rate = 1000; notify_burst = 1000; queue_size = 1000;"

@@ -1026,6 +1026,61 @@ test_losses_come_in_deadline_order_after_a_reload_that_keeps_probes(void **state
 }
 
 /*
+ * A timeout due less than PSCHED_STEP_NS before the next send is decided
+ * in that send's wake-up, not in one of its own. Interval 20 ms, timeout
+ * 17 ms, a target that never answers (a bound socket nobody reads): each
+ * loss falls 3 ms before the next slot. The loop here wakes only at
+ * prober_next() and notes, per prober_run, whether it sent and whether it
+ * decided a loss; a wake-up that decides a loss and sends nothing is a
+ * loss alone. A send served more than 3 ms late moves its deadline past
+ * the next slot, so a loaded machine may make a few: at most a quarter.
+ */
+static void
+test_a_timeout_due_just_before_the_next_send_waits_for_its_wake_up(void **state)
+{
+	struct addr_endpoint ep;
+	struct probe_spec s;
+	struct prober *pr;
+	uint64_t sent = 0, lost = 0, lone = 0, runs = 0;
+	int64_t end;
+	int hole;
+
+	(void)state;
+	pr = prober_new();
+	assert_non_null(pr);
+	hole = bound_socket(ADDR_V4, SOCK_DGRAM, &ep);
+	s = spec("hole", PROBE_TYPE_UDP, ep, 20, 17);
+	assert_true(prober_apply(pr, &s, 1, psock_mono_ns()));
+	end = psock_mono_ns() + 1500 * MS;
+	while (lost < 40 && psock_mono_ns() < end) {
+		int64_t now = psock_mono_ns(), next = prober_next(pr), wait;
+		struct timespec ts;
+		const struct probe_result *r;
+
+		wait = next > now ? next - now : 0;
+		ts.tv_sec = wait / 1000000000;
+		ts.tv_nsec = wait % 1000000000;
+		ppoll(NULL, 0, &ts, NULL);
+		if (psock_mono_ns() < prober_next(pr))
+			continue;
+		prober_run(pr, psock_mono_ns());
+		runs++;
+		r = prober_result_running(pr, 0, psock_mono_ns());
+		lone += r->c.lost > lost && r->c.sent == sent;
+		sent = r->c.sent;
+		lost = r->c.lost;
+	}
+	print_message("interval 20 ms, timeout 17 ms: %llu wake-ups, %llu sends, %llu losses, "
+	    "%llu losses alone\n", (unsigned long long)runs, (unsigned long long)sent,
+	    (unsigned long long)lost, (unsigned long long)lone);
+	assert_true(lost >= 40);
+	assert_int_equal(lost, prober_result(pr, 0, psock_mono_ns())->window.lost);
+	assert_true(lone <= lost / 4);
+	close(hole);
+	prober_free(pr);
+}
+
+/*
  * A router in a namespace of its own answers for 198.51.100.0/24 (TEST-NET-2)
  * with ICMP host unreachable; the prober sits in another namespace behind
  * it. ICMP, UDP and TCP probes each see the error, through the raw socket
@@ -1158,6 +1213,7 @@ main(void)
 		cmocka_unit_test(test_udp_request_has_the_configured_size_and_tclass_v6),
 		cmocka_unit_test(test_apply_keeps_unchanged_probes_and_restarts_changed_ones),
 		cmocka_unit_test(test_losses_come_in_deadline_order_after_a_reload_that_keeps_probes),
+		cmocka_unit_test(test_a_timeout_due_just_before_the_next_send_waits_for_its_wake_up),
 		cmocka_unit_test(test_icmp_errors_from_a_router_make_every_probe_type_unreachable),
 	};
 

@@ -7,14 +7,16 @@
 #  2. traffic above a rule's threshold -> fpAlarmRaised with the rule
 #     name, instance, severity, value and expression, an fpAlarmTable row;
 #  3. flowpathd restarted while the alarm fires -> the same row again
-#     (state file), and no second fpAlarmRaised;
+#     (state file), and no second fpAlarmRaised; the restart adds an
+#     aggregation A and a wildcard rule over its interval totals;
 #  4. the traffic stops -> fpAlarmCleared for the same alarm, the row
 #     goes; the built-in exporter-silent alarm fires for the exporter;
 #  5. a refused reload names the broken rule in fpRuleError; a good one
 #     clears it and keeps the alarms as they are; a UDP probe to a closed
 #     loopback port fires the built-in probe-unreachable, and a reload that
 #     removes the probe clears that alarm (fpAlarmCleared, the row and the
-#     state record go);
+#     state record go); so does a reload that removes aggregation A for
+#     agg-traffic's alarm on instance A;
 #  6. a storm of 500 alarms: 500 fpAlarmRaised arrive through the paced
 #     queue while snmpget of sysUpTime.0 and fpSysUpTime.0 keeps answering;
 #  7. the token bucket: what it holds back is counted and reported by one
@@ -53,16 +55,18 @@ WHEN='rate(collector.records, 2s) > 500'
 CLEAR='rate(collector.records, 2s) < 100'
 
 # write_conf [RULES [ALARMS]]: the base rule plus RULES, alarms settings plus ALARMS;
-# $UNREACHABLE sets alarms.probe_unreachable (default false), $PROBES is added as is
+# $UNREACHABLE sets alarms.probe_unreachable (default false), $PROBES and $AGGS are
+# added as they are, $AGG_RULE after the base rule
 write_conf() {
 	fp_write_conf "$CONF.new" "
 collector = { listen = [ \"127.0.0.1:$PORT\" ]; receive_buffer = 4194304; };
 alarms = { exporter_silent = \"2s\"; exporter_loss = false; kernel_drops = false;
   probe_unreachable = ${UNREACHABLE:-false}; ${2:-} };
 ${PROBES:-}
+${AGGS:-}
 rules = (
   { name = \"traffic-high\"; severity = \"critical\"; description = \"records above 500/s\";
-    when = \"$WHEN\"; clear = \"$CLEAR\"; }${1:-}
+    when = \"$WHEN\"; clear = \"$CLEAR\"; }${AGG_RULE:-}${1:-}
 );"
 	# The harness writes the daemon group; the state file goes into it.
 	sed -i "s|^  log_level = \"debug\";|&\\n  state_file = \"$STATE\";|" "$CONF.new"
@@ -154,6 +158,15 @@ sleep 1.2	# the state file is written at most once a second
 fp_stop_flowpathd
 before_restart=$(ours '[123]')
 fp_assert_file_match "the state file holds the firing alarm" "$STATE" "^a traffic-high [0-9a-f]+ $ID 3 "
+# For phase 5: aggregation A (the shortest interval, 10 s, epoch-aligned)
+# counts the generator's traffic, so its first close puts agg.A.octets > 0.
+# The clear can never hold: only A's removal clears the alarm. A wildcard,
+# because a plain agg.A.octets names one instance that stays: without data
+# it is UNKNOWN, which holds a raised alarm (docs/rules.md).
+AGGS='aggregations = ( { name = "A"; key = [ "dst_port" ]; interval = 10; } );'
+AGG_RULE=',
+  { name = "agg-traffic"; when = "agg.*.octets > 0"; clear = "agg.*.octets < 0"; }'
+write_conf
 fp_start_flowpathd "$CONF" || fp_bail "flowpathd did not start again"
 fp_wait_for "fp_get $FP_OID_SYS.1.0 >/dev/null" 15 || fp_bail "flowpathd did not register again"
 fp_assert_eventually "after the restart, the same alarm row is back" "$ALARM.2.$ID" traffic-high 5
@@ -213,6 +226,22 @@ fp_assert_eq "a good reload empties fpRuleError" "$(fp_get "$RULE.15.$TH")" ""
 fp_assert_eq "an unchanged rule keeps its alarm: no fpAlarmCleared for exporter-silent" \
 	"$(count_traps "$CLEARED" exporter-silent)" 0
 
+# removed_clears WHAT RULE INSTANCE ID: the configuration as it is now (WHAT
+# taken out) is loaded, and the alarm ID of RULE on INSTANCE clears and goes
+removed_clears() {
+	local line
+	write_conf
+	reload
+	if line=$(wait_alarm_trap "$CLEARED" "$2" "$3" 5); then
+		fp_ok "the $1 removed by a reload: fpAlarmCleared for its alarm"
+		fp_assert_eq "with the same alarm id" "$(vb_index "$line" "$ALARM.2")" "$4"
+	else
+		fp_not_ok "fpAlarmCleared for the removed $1 arrives" "$(tail -3 "$FP_TRAP_LOG")"
+	fi
+	fp_assert "its fpAlarmTable row is gone" absent "$ALARM.2.$4"
+	fp_assert_eq "fpRuleInstances of $2 is 0" "$(fp_get "$RULE.13.$(fp_name_index "$2")")" 0
+}
+
 # A removed probe's alarm: the built-in's window at 1 s keeps this short.
 fp_free_port CLOSED || fp_bail "no free port to leave closed"
 UNREACHABLE=1
@@ -227,23 +256,24 @@ if line=$(wait_alarm_trap "$RAISED" probe-unreachable gone 10); then
 	sleep 1.2	# the state file is written at most once a second
 	fp_assert_file_match "the state file holds it" "$STATE" "^a probe-unreachable [0-9a-f]+ $PID_ALARM 3 "
 	PROBES=
-	write_conf
-	reload
-	if line=$(wait_alarm_trap "$CLEARED" probe-unreachable gone 5); then
-		fp_ok "the probe removed by a reload: fpAlarmCleared for its alarm"
-		fp_assert_eq "with the same alarm id" "$(vb_index "$line" "$ALARM.2")" "$PID_ALARM"
-	else
-		fp_not_ok "fpAlarmCleared for the removed probe arrives" "$(tail -3 "$FP_TRAP_LOG")"
-	fi
-	fp_assert "its fpAlarmTable row is gone" absent "$ALARM.2.$PID_ALARM"
-	fp_assert_eq "fpRuleInstances of probe-unreachable is 0" \
-		"$(fp_get "$RULE.13.$(fp_name_index probe-unreachable)")" 0
+	removed_clears probe probe-unreachable gone "$PID_ALARM"
 	sleep 1.2
 	fp_assert "the state file no longer holds it" state_lacks "^a probe-unreachable "
 else
 	fp_not_ok "fpAlarmRaised for probe-unreachable arrives" "$(tail -3 "$FP_TRAP_LOG")"
 fi
 UNREACHABLE=false
+
+# A removed aggregation's alarm: A's first close since the restart held traffic.
+if line=$(wait_alarm_trap "$RAISED" agg-traffic A 12); then
+	fp_ok "fpAlarmRaised for agg-traffic, instance A (agg.A.octets > 0)"
+	AGG_ALARM=$(vb_index "$line" "$ALARM.2")
+	fp_assert_eq "its fpAlarmTable row" "$(fp_get "$ALARM.3.$AGG_ALARM")" A
+	AGGS=
+	removed_clears aggregation agg-traffic A "$AGG_ALARM"
+else
+	fp_not_ok "fpAlarmRaised for agg-traffic arrives" "$(tail -3 "$FP_TRAP_LOG")"
+fi
 
 # ------------------------------------------------------------ 6. storm
 write_conf "$(storm_rules storm)" "notify_rate = 1000; notify_burst = 1000; queue_size = 1000;"

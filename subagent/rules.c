@@ -581,8 +581,17 @@ state_record(struct rules *rs, char *line, int64_t now)
 	struct alarm_state_record rec;
 	struct rule *r;
 	struct inst *in;
+	size_t pos;
 
 	if (!alarm_state_parse_record(line, &rec))
+		return false;
+	/*
+	 * An id another record took already (a corrupt or edited file): two
+	 * alarms under one id would break the active table, which is kept and
+	 * searched by id, and leave a freed instance in it when one clears.
+	 */
+	pos = active_pos(rs, rec.id);
+	if (rec.id != 0 && pos < rs->nactive && rs->active[pos]->id == rec.id)
 		return false;
 	if (rec.id >= rs->next_id && rec.id < UINT32_MAX)
 		rs->next_id = rec.id + 1;
@@ -649,8 +658,9 @@ state_load(struct rules *rs, int64_t now)
 	}
 	fclose(f);
 	if (bad > 0)
-		log_warnx("%s: %zu alarm records ignored (malformed, out of range or over "
-		    "alarms.max_instances); those alarms start OK", rs->state_file, bad);
+		log_warnx("%s: %zu alarm records ignored (malformed, out of range, an alarm "
+		    "id used twice or over alarms.max_instances); those alarms start OK",
+		    rs->state_file, bad);
 	log_info("alarm states restored from %s: %zu alarms raised", rs->state_file,
 	    rs->nactive);
 	rs->rows_changed = true;

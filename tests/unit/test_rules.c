@@ -339,6 +339,78 @@ broken_state_records_are_ignored(void **state)
 	assert_int_equal(rules_active_count(w->rules), 1);
 }
 
+/* Every "a " record of the state file given the alarm id id (a corrupt or hand-edited file). */
+static void
+state_ids_set(struct world *w, unsigned id)
+{
+	char lines[16][512];
+	size_t n = 0;
+	FILE *f;
+
+	assert_non_null(f = fopen(w->state, "r"));
+	while (n < 16 && fgets(lines[n], sizeof(lines[n]), f) != NULL)
+		n++;
+	fclose(f);
+	assert_non_null(f = fopen(w->state, "w"));
+	for (size_t i = 0; i < n; i++) {
+		char rule[64], ident[32], rest[400];
+		unsigned old;
+
+		if (strncmp(lines[i], "a ", 2) == 0 &&
+		    sscanf(lines[i], "a %63s %31s %u %399[^\n]", rule, ident, &old, rest) == 4) {
+			fprintf(f, "a %s %s %u %s\n", rule, ident, id, rest);
+			continue;
+		}
+		fputs(lines[i], f);
+	}
+	fclose(f);
+}
+
+/* 300 ms of the loop, putting probe.a.loss = a and probe.b.loss = b every 20 ms. */
+static void
+run_ab(struct world *w, double a, double b)
+{
+	uint32_t ia = metric_intern(w->store, "probe.a.loss");
+	uint32_t ib = metric_intern(w->store, "probe.b.loss");
+
+	for (int i = 0; i < 15; i++) {
+		metric_put(w->store, ia, clock_mono_ns(), a);
+		metric_put(w->store, ib, clock_mono_ns(), b);
+		run(w, NULL, 0, 20);
+	}
+}
+
+static void
+a_state_record_reusing_an_alarm_id_is_ignored(void **state)
+{
+	struct world *w = *state;
+	const char *lossy = "rules = ( { name = \"lossy\"; when = \"probe.*.loss > 10%\";\n"
+	    "  interval = 0.1; } );\n";
+	struct alarm_info ai0, ai1;
+
+	start(w, lossy);
+	run_ab(w, 0.5, 0.5);
+	assert_int_equal(rules_active_count(w->rules), 2);
+	stop(w);
+	state_ids_set(w, 7);
+
+	/* One alarm keeps id 7; the other record is refused and its alarm raised anew. */
+	start(w, lossy);
+	run_ab(w, 0.5, 0.5);
+	assert_int_equal(rules_active_count(w->rules), 2);
+	rules_active(w->rules, 0, &ai0);
+	rules_active(w->rules, 1, &ai1);
+	assert_int_not_equal(ai0.id, ai1.id);
+	assert_true(ai0.id == 7 || ai1.id == 7);
+	assert_int_equal(w->sink.raised, 3);
+	/* a clears: its row goes, b's stays. */
+	run_ab(w, 0, 0.5);
+	assert_int_equal(rules_active_count(w->rules), 1);
+	rules_active(w->rules, 0, &ai0);
+	assert_string_equal(ai0.instance, "b");
+	assert_int_equal(ai0.state, ALARM_FIRING);
+}
+
 static void
 a_reload_keeps_unchanged_rules_and_clears_removed_ones(void **state)
 {
@@ -426,6 +498,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    an_instance_whose_metrics_are_forgotten_clears_once_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_state_records_are_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_state_record_reusing_an_alarm_id_is_ignored,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    a_reload_keeps_unchanged_rules_and_clears_removed_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(wildcard_instances_stop_at_max_instances,

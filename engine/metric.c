@@ -223,8 +223,25 @@ metric_count(const struct metric_store *s)
 	return s->count;
 }
 
+static bool
+metric_kept(const char *name, const char *const *keep, size_t nkeep)
+{
+	for (size_t k = 0; k < nkeep; k++)
+		if (keep[k] != NULL && keep[k][0] != '\0' &&
+		    strncmp(name, keep[k], strlen(keep[k])) == 0)
+			return true;
+	return false;
+}
+
 size_t
 metric_forget(struct metric_store *s, const char *prefix)
+{
+	return metric_forget_except(s, prefix, NULL, 0);
+}
+
+size_t
+metric_forget_except(struct metric_store *s, const char *prefix, const char *const *keep,
+    size_t nkeep)
 {
 	struct metric *m;
 	size_t plen, n = 0;
@@ -234,7 +251,8 @@ metric_forget(struct metric_store *s, const char *prefix)
 		return 0;
 	for (i = 0; i < s->count; i++) {
 		m = &s->m[i];
-		if (m->forgotten || strncmp(m->name, prefix, plen) != 0)
+		if (m->forgotten || strncmp(m->name, prefix, plen) != 0 ||
+		    metric_kept(m->name, keep, nkeep))
 			continue;
 		free(m->ring);
 		m->ring = NULL;

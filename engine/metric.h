@@ -60,6 +60,13 @@ size_t		 metric_count(const struct metric_store *);
  * NULL prefix forgets nothing.
  */
 size_t		 metric_forget(struct metric_store *, const char *prefix);
+/*
+ * metric_forget(), sparing the names that start with one of the nkeep
+ * prefixes in keep: names may hold dots, so "probe.a." also starts the
+ * metrics of a probe "a.b" that stays ("probe.a.b.").
+ */
+size_t		 metric_forget_except(struct metric_store *, const char *prefix,
+		    const char *const *keep, size_t nkeep);
 uint64_t	 metric_refused(const struct metric_store *);
 /* Samples not stored: out of order, NaN, unknown or forgotten id. */
 uint64_t	 metric_dropped(const struct metric_store *);

@@ -150,6 +150,50 @@ named(const void *entries, size_t n, size_t size, size_t off, const char *name)
 }
 
 /*
+ * Forgets the metrics of the entry name of kind ("probe": kind.name.,
+ * "agg": kind.name. and kind.name[), sparing those of the n entries of the
+ * new configuration named name.SOMETHING: names may hold dots, so theirs
+ * start with the same prefix ("probe.a." and probe "a.b"'s "probe.a.b.rtt").
+ */
+static size_t
+forget_entry(struct metric_store *metrics, const char *kind, const char *name,
+    const void *entries, size_t n, size_t size, size_t off)
+{
+	bool brackets = strcmp(kind, "agg") == 0;
+	size_t len = strlen(name), nkeep = 0, forgot;
+	char (*buf)[METRIC_NAME_MAX + 1] = calloc(2 * n + 1, sizeof(*buf));
+	const char **keep = calloc(2 * n + 1, sizeof(*keep));
+	char prefix[METRIC_NAME_MAX + 1];
+
+	if (buf == NULL || keep == NULL) {
+		log_warnx("%s %s removed: out of memory, its metrics are kept", kind, name);
+		free(buf);
+		free(keep);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *k = (const char *)entries + i * size + off;
+
+		if (strncmp(k, name, len) != 0 || k[len] != '.')
+			continue;
+		for (int b = 0; b <= (int)brackets; b++) {
+			snprintf(buf[nkeep], sizeof(buf[nkeep]), "%s.%s%c", kind, k, b ? '[' : '.');
+			keep[nkeep] = buf[nkeep];
+			nkeep++;
+		}
+	}
+	snprintf(prefix, sizeof(prefix), "%s.%s.", kind, name);
+	forgot = metric_forget_except(metrics, prefix, keep, nkeep);
+	if (brackets) {
+		snprintf(prefix, sizeof(prefix), "%s.%s[", kind, name);
+		forgot += metric_forget_except(metrics, prefix, keep, nkeep);
+	}
+	free(buf);
+	free(keep);
+	return forgot;
+}
+
+/*
  * The metrics of the probes and aggregations that old has and new lacks
  * are forgotten, so that the rule instances they made go and their raised
  * alarms clear at the next evaluation (docs/rules.md). The dot and the
@@ -159,25 +203,23 @@ static void
 forget_removed(struct metric_store *metrics, const struct fp_config *old,
     const struct fp_config *new)
 {
-	char prefix[METRIC_NAME_MAX + 1];
 	size_t n;
 
 	for (size_t i = 0; i < old->nprobes; i++) {
 		if (named(new->probes, new->nprobes, sizeof(*new->probes),
 		    offsetof(struct cfg_probe, name), old->probes[i].name))
 			continue;
-		snprintf(prefix, sizeof(prefix), "probe.%s.", old->probes[i].name);
-		n = metric_forget(metrics, prefix);
+		n = forget_entry(metrics, "probe", old->probes[i].name, new->probes,
+		    new->nprobes, sizeof(*new->probes), offsetof(struct cfg_probe, name));
 		log_info("probe %s removed: %zu metrics forgotten", old->probes[i].name, n);
 	}
 	for (size_t i = 0; i < old->naggregations; i++) {
 		if (named(new->aggregations, new->naggregations, sizeof(*new->aggregations),
 		    offsetof(struct cfg_aggregation, name), old->aggregations[i].name))
 			continue;
-		snprintf(prefix, sizeof(prefix), "agg.%s.", old->aggregations[i].name);
-		n = metric_forget(metrics, prefix);
-		snprintf(prefix, sizeof(prefix), "agg.%s[", old->aggregations[i].name);
-		n += metric_forget(metrics, prefix);
+		n = forget_entry(metrics, "agg", old->aggregations[i].name, new->aggregations,
+		    new->naggregations, sizeof(*new->aggregations),
+		    offsetof(struct cfg_aggregation, name));
 		log_info("aggregation %s removed: %zu metrics forgotten",
 		    old->aggregations[i].name, n);
 	}

@@ -385,6 +385,17 @@ live_names(const struct metric_store *s, const char *prefix)
 	return n;
 }
 
+/* names[i] interned as id[i], holding the point (1 s, i). */
+static void
+put_each(struct metric_store *s, const char *const *names, uint32_t *id, size_t n)
+{
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++) {
+		id[i] = metric_intern(s, names[i]);
+		metric_put(s, id[i], SEC, (double)i);
+	}
+}
+
 static void
 forget_drops_every_name_under_a_prefix_and_only_those(void **state)
 {
@@ -395,11 +406,7 @@ forget_drops_every_name_under_a_prefix_and_only_those(void **state)
 	uint32_t id[5];
 	size_t i;
 
-	assert_non_null(s);
-	for (i = 0; i < 5; i++) {
-		id[i] = metric_intern(s, names[i]);
-		metric_put(s, id[i], SEC, (double)i);
-	}
+	put_each(s, names, id, 5);
 	assert_int_equal(live_names(s, "probe.a."), 2);
 	assert_int_equal(metric_forget(s, "probe.a."), 2);
 	assert_int_equal(live_names(s, "probe.a."), 0);
@@ -422,6 +429,35 @@ forget_drops_every_name_under_a_prefix_and_only_those(void **state)
 	assert_int_equal(metric_forget(s, ""), 0);
 	assert_int_equal(metric_forget(s, NULL), 0);
 	assert_int_equal(live_names(s, ""), 3);
+	metric_store_free(s);
+}
+
+static void
+forget_except_spares_the_names_under_a_kept_prefix(void **state)
+{
+	struct metric_store *s = metric_store_new(NULL);
+	const char *names[] = { "probe.a.rtt", "probe.a.up", "probe.a.b.rtt", "probe.a.b.up",
+	    "probe.a.bc.rtt" };
+	const char *keep[] = { "probe.a.b." };
+	struct metric_point p;
+	uint32_t id[5];
+	size_t i;
+
+	put_each(s, names, id, 5);
+	/* Probe "a" removed, "a.b" kept: "probe.a." starts both's names. */
+	assert_int_equal(metric_forget_except(s, "probe.a.", keep, 1), 3);
+	for (i = 0; i < 5; i++) {
+		bool kept = i == 2 || i == 3;
+
+		assert_int_equal(metric_find(s, names[i]), kept ? id[i] : 0);
+		assert_true(metric_last(s, id[i], &p) == kept);
+		if (kept)
+			assert_true(p.v == (double)i);
+	}
+	/* No keep list, or empty prefixes in it: as metric_forget. */
+	keep[0] = "";
+	assert_int_equal(metric_forget_except(s, "probe.a.", keep, 1), 2);
+	assert_int_equal(live_names(s, ""), 0);
 	metric_store_free(s);
 }
 
@@ -475,6 +511,7 @@ main(void)
 		cmocka_unit_test(tail_gives_the_newest_points_up_to_a_time_oldest_first),
 		cmocka_unit_test(random_puts_and_ranges_match_a_list_of_every_sample),
 		cmocka_unit_test(forget_drops_every_name_under_a_prefix_and_only_those),
+		cmocka_unit_test(forget_except_spares_the_names_under_a_kept_prefix),
 		cmocka_unit_test(a_forgotten_id_takes_no_points_and_intern_revives_it_empty),
 	};
 

@@ -1039,7 +1039,7 @@ expr_instances(const struct expr *e, const struct metric_store *s, expr_instance
 	char inst[METRIC_NAME_MAX + 1];
 	struct inst_set set;
 	const char *name;
-	size_t i, n = 0, nlen;
+	size_t i, n = 0, nlen, most;
 	uint32_t id, count;
 	uint16_t r;
 
@@ -1047,12 +1047,20 @@ expr_instances(const struct expr *e, const struct metric_store *s, expr_instance
 		cb(arg, "");
 		return 1;
 	}
+	/*
+	 * Sized for the instances there can be (one per name and reference,
+	 * at most EXPR_MAX_INSTANCES), at most half full: a small store does
+	 * not zero and sweep the slots of the cap at every evaluation.
+	 */
+	count = (uint32_t)metric_count(s);
+	most = EXPR_MAX_INSTANCES;
+	if (count < EXPR_MAX_INSTANCES / e->nrefs)
+		most = (size_t)count * e->nrefs;
 	memset(&set, 0, sizeof(set));
-	for (set.nslots = 1; set.nslots < 2 * EXPR_MAX_INSTANCES; set.nslots *= 2)
+	for (set.nslots = 1; set.nslots < 2 * most; set.nslots *= 2)
 		;
 	if ((set.slot = calloc(set.nslots, sizeof(*set.slot))) == NULL)
 		return EXPR_INSTANCES_FAILED;
-	count = (uint32_t)metric_count(s);
 	for (id = 1; id <= count && !set.failed; id++) {
 		/* A forgotten metric (metric_forget) has no name: its instance is gone. */
 		if ((name = metric_name(s, id)) == NULL)

@@ -393,8 +393,8 @@ pstats_moments(const struct pstats_outcome *s, uint32_t n, int64_t *rtts,
 	out->stddev = llround(sqrt(sq / n));
 }
 
-/* Drops what is older than now - window; the cutoff. */
-static int64_t
+/* Drops what is older than now - window: the ring is in send order, so from its head. */
+static void
 pstats_trim(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 {
 	int64_t cutoff = now_ns - ps->window_ns;
@@ -403,7 +403,6 @@ pstats_trim(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 	while (ps->n > 0 && pstats_at(ps, 0)->sent_ns < cutoff)
 		pstats_drop_head(ps);
 	out->truncated = ps->dropped_sent >= cutoff;
-	return cutoff;
 }
 
 /* lost of (received + lost) in parts per million, rounded. */
@@ -431,14 +430,13 @@ void
 pstats_summary(struct pstats *ps, int64_t now_ns, struct pstats_summary *out)
 {
 	const struct pstats_outcome *o;
-	int64_t cutoff = pstats_trim(ps, now_ns, out);
 	uint32_t i, n = 0, base = 0;
+
+	pstats_trim(ps, now_ns, out);
 	if (ps->n > 0)
 		base = pstats_at(ps, ps->n - 1)->seq - 0x80000000u;
 	for (i = 0; i < ps->n; i++) {
 		o = pstats_at(ps, i);
-		if (o->sent_ns < cutoff)
-			continue;
 		if (o->lost) {
 			out->lost++;
 			continue;

@@ -100,7 +100,7 @@ fp_assert_eq "no other instance of slow was raised" "$(count_traps "$FP_OID_RAIS
 respond ac 2000
 if line=$(wait_alarm_trap "$FP_OID_CLEARED" detour "" 8); then
 	fp_ok "fpAlarmCleared for detour once the direct path is fast"
-	fp_assert_eq "for the same alarm" "$(vb_index "$line" "$FP_OID_ALARM.2")" "${id:-}"
+	fp_assert_eq "for the same alarm" "$(vb_index "$line" "$FP_OID_ALARM.2")" "${id:-unknown}"
 	fp_assert "its value is below 10 ms" num_cmp "$(vb_string "$line" "$FP_OID_ALARM.7")" "<" 0.010
 else
 	fp_not_ok "fpAlarmCleared for detour" "$(tail -3 "$FP_TRAP_LOG")"

@@ -122,7 +122,8 @@ check_counts() {
 	local p=$1 sent received lost open
 	read -r sent received lost <<<"$(pgets "$p" $C_SENT $C_RECEIVED $C_LOST)"
 	open=$((sent - received - lost))
-	if [[ $open -ge 0 && $open -le $IN_FLIGHT_MAX ]]; then
+	# (an unanswered GET leaves them empty, and empty is 0 in $(( )))
+	if [[ "$sent $received $lost" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ && $open -ge 0 && $open -le $IN_FLIGHT_MAX ]]; then
 		fp_ok "$p: sent $sent = received $received + lost $lost + $open in flight"
 	else
 		fp_not_ok "$p: counters add up" "sent $sent received $received lost $lost" \

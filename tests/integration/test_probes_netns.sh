@@ -268,7 +268,8 @@ read -r s2 r2 e2 mean _ _ _ _ ref st <<<"${P2[tcp-closed]:-}"
 fp_log "tcp-closed: phase 1 sent=$s1 received=$r1 lost=$l1 errors=$e1; phase 2 received=$r2 refused=$ref mean=${mean}us status=$st"
 fp_assert "tcp-closed: refused connects are answered, none lost ($r1 of $s1)" \
 	test "${r1:-0}" -ge "${S_N[tcp-closed]}" -a "${l1:-1}" -eq 0 -a "${e1:-1}" -eq 0
-fp_assert_eq "tcp-closed: fpProbeRefused = fpProbeReceived (every reply an RST)" "$ref" "$r2"
+fp_assert "tcp-closed: fpProbeRefused = fpProbeReceived >= phase 1's (every reply an RST; $ref, $r2)" \
+	test "${ref:-x}" = "${r2:-y}" -a "${r2:-0}" -ge "${r1:-1}"
 fp_assert "tcp-closed: the RST gives an RTT (${mean}us)" between "$mean" 0 \
 	"$(awk -v b="${BASE_US[base]:-0}" 'BEGIN { print b + 1000 }')"
 

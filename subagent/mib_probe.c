@@ -232,18 +232,6 @@ probe_table_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *
 	return SNMP_ERR_NOERROR;
 }
 
-/* "icmp4 datagram" -> "datagram": the MIB has the mode word alone. */
-static const char *
-icmp_mode(bool v6)
-{
-	const char *m = prober_icmp_mode(probe_prober(mp.probes), v6), *sp;
-
-	if (m == NULL || m[0] == '\0')
-		return "unavailable";
-	sp = strrchr(m, ' ');
-	return sp != NULL ? sp + 1 : m;
-}
-
 /* The scalar-group helper appends "object.0" to rootoid while we run. */
 static unsigned
 scalar_column(const netsnmp_handler_registration *reginfo, const netsnmp_request_info *r)
@@ -258,7 +246,8 @@ probe_sockets_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration
 	if (reqinfo->mode != MODE_GET)
 		return SNMP_ERR_NOERROR;
 	for (netsnmp_request_info *r = requests; r != NULL; r = r->next)
-		mib_set_string(r->requestvb, icmp_mode(scalar_column(reginfo, r) == SOCK_ICMP6));
+		mib_set_string(r->requestvb, prober_icmp_mode(probe_prober(mp.probes),
+		    scalar_column(reginfo, r) == SOCK_ICMP6));
 	return SNMP_ERR_NOERROR;
 }
 

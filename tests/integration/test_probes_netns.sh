@@ -80,12 +80,13 @@ SCEN=(
 	"tcp-open tcp $NET.16:7008 20 500 50 tcp 7008 --bind $NET.16"
 	"tcp-closed tcp $NET.16:7009 20 500 50 -"
 )
-declare -A S_TYPE S_TARGET S_IV S_TO S_N S_PID S_LOG S_ADDR
+declare -A S_TYPE S_TARGET S_IV S_TO S_N S_PID S_LOG S_ADDR S_ARGS
 NAMES=()
 for line in "${SCEN[@]}"; do
 	read -r name type target iv to n args <<<"$line"
 	NAMES+=("$name")
 	S_TYPE[$name]=$type S_TARGET[$name]=$target S_IV[$name]=$iv S_TO[$name]=$to S_N[$name]=$n
+	S_ARGS[$name]=$args
 	addr=${target%:[0-9]*}
 	[[ $type == icmp ]] && addr=$target
 	S_ADDR[$name]=$addr
@@ -198,6 +199,21 @@ truth() {
 		    a["late"], a["dup"], ns ? sum / ns : 0, ns ? s[r] : 0, j, np ? ipdv / np : 0
 	}'
 }
+# scripted NAME: "drops lates dups" as the scenario's arguments ask for them
+# (--drop-every D over the first N requests: N / D of them)
+scripted() {
+	local -a a
+	local i d=0 l=0 u=0
+	read -r -a a <<<"${S_ARGS[$1]}"
+	for ((i = 0; i + 1 < ${#a[@]}; i++)); do
+		case ${a[i]} in
+		--drop-every) d=$((S_N[$1] / a[i + 1])) ;;
+		--late) l=$(tr ',' '\n' <<<"${a[i + 1]}" | wc -l) ;;
+		--dup) u=$(tr ',' '\n' <<<"${a[i + 1]}" | wc -l) ;;
+		esac
+	done
+	echo "$d $l $u"
+}
 # within A B PCT: |A - B| <= PCT % of B
 within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 100) }'; }
 # between X LO HI: LO < X < HI (decimals)
@@ -213,6 +229,8 @@ check_exact() {	# name: the counters against the log
 	fp_log "$name: log requests=$req replies=$ans dropped=$drop late=$late dup=$dup mean_hold=${mh}us;" \
 		"phase 1 sent=$s1 received=$r1 lost=$l1 late=$la1 dup=$d1 errors=$e1;" \
 		"phase 2 sent=$s2 received=$r2 errors=$e2 mean=${mean}us p50=${p50}us jitter=${jit}us ipdv=${ipd}us"
+	fp_assert_eq "$name: the responder dropped, held late and doubled what was scripted" \
+		"$drop $late $dup" "$(scripted "$name")"
 	fp_assert_eq "$name: fpProbeLost = the requests dropped or held past the timeout" "$l1" "$((drop + late))"
 	fp_assert_eq "$name: fpProbeLate = the replies held past the timeout" "$la1" "$late"
 	fp_assert_eq "$name: fpProbeDuplicates = the requests answered twice" "$d1" "$dup"

@@ -642,7 +642,7 @@ errqueue_drain(struct prober *pr, int k)
 
 				memset(&ss, 0, sizeof(ss));
 				memcpy(&ss, CMSG_DATA(cm) + sizeof(ee), olen < sizeof(ss) ? olen : sizeof(ss));
-				psock_endpoint(&ss, &from);
+				addr_endpoint_from_sockaddr(&ss, &from);
 			}
 		}
 		if (!have)
@@ -654,7 +654,7 @@ errqueue_drain(struct prober *pr, int k)
 		    (p = find_token(pr, pl.token)) == NULL ||
 		    p->spec.type != (icmp ? PROBE_TYPE_ICMP : PROBE_TYPE_UDP))
 			continue;
-		psock_endpoint(&dst, &to);
+		addr_endpoint_from_sockaddr(&dst, &to);
 		if (!psock_addr_equal(&to.addr, &p->spec.target.addr) || (!icmp && to.port != p->port))
 			continue;
 		if (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6)
@@ -717,7 +717,7 @@ sk_drain(struct prober *pr, int k, uint32_t events)
 			int64_t rx = rx_time(&pr->msgs[i].msg_hdr, mono, offset);
 			size_t len = pr->msgs[i].msg_len < RX_DATA ? pr->msgs[i].msg_len : RX_DATA;
 
-			psock_endpoint(&pr->from[i], &from);
+			addr_endpoint_from_sockaddr(&pr->from[i], &from);
 			if (sk_is_icmp(k))
 				icmp_input(pr, k, pr->data[i], len, &from, rx);
 			else
@@ -997,7 +997,7 @@ icmp_socket(struct prober *pr, int k)
 		sl = psock_sockaddr(&any, &ss);
 		if (bind(fd, (struct sockaddr *)&ss, sl) == 0 &&
 		    getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-			psock_endpoint(&ss, &any);
+			addr_endpoint_from_sockaddr(&ss, &any);
 			sk->icmp_id = any.port;
 			sk->mode = MODE_DGRAM;
 			return fd;

@@ -12,12 +12,6 @@ psock_sockaddr(const struct addr_endpoint *ep, struct sockaddr_storage *ss)
 	return (socklen_t)addr_endpoint_to_sockaddr(ep, ss);
 }
 
-void
-psock_endpoint(const struct sockaddr_storage *ss, struct addr_endpoint *ep)
-{
-	addr_endpoint_from_sockaddr(ss, ep);
-}
-
 bool
 psock_addr_equal(const struct addr *a, const struct addr *b)
 {

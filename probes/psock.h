@@ -14,10 +14,8 @@
 
 struct mmsghdr;	/* <sys/socket.h> with _GNU_SOURCE */
 
-/* The sockaddr for ep; returns its length. */
+/* The sockaddr for ep; returns its length (the way back is addr_endpoint_from_sockaddr). */
 socklen_t	 psock_sockaddr(const struct addr_endpoint *ep, struct sockaddr_storage *ss);
-/* The endpoint of a sockaddr; IPv4-mapped IPv6 counts as IPv4. ADDR_NONE for other families. */
-void		 psock_endpoint(const struct sockaddr_storage *ss, struct addr_endpoint *ep);
 bool		 psock_addr_equal(const struct addr *, const struct addr *);
 
 int64_t		 psock_mono_ns(void);

@@ -426,7 +426,7 @@ refl_one(struct reflector *r, int fd, bool v6, int i)
 		r->c.malformed++;
 		return;
 	}
-	psock_endpoint(&r->from[i], &from);
+	addr_endpoint_from_sockaddr(&r->from[i], &from);
 	rx_meta(mh, &m);
 	if (len >= PWIRE_TWAMP_REFL_LEN &&
 	    pwire_payload_get(r->data[i] + PWIRE_TWAMP_REFL_LEN, len - PWIRE_TWAMP_REFL_LEN, &pl))

@@ -119,7 +119,7 @@ bound_socket(enum addr_family fam, int type, struct addr_endpoint *ep)
 		assert_true(psock_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1));
 	assert_int_equal(bind(fd, (struct sockaddr *)&ss, sl), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
-	psock_endpoint(&ss, ep);
+	addr_endpoint_from_sockaddr(&ss, ep);
 	return fd;
 }
 

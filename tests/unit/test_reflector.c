@@ -102,7 +102,7 @@ rig_open(struct rig *g, enum addr_family fam, uint32_t cap)
 	assert_true(tmp >= 0);
 	assert_int_equal(bind(tmp, (struct sockaddr *)&ss, sl), 0);
 	assert_int_equal(getsockname(tmp, (struct sockaddr *)&ss, &sl), 0);
-	psock_endpoint(&ss, &g->ep);
+	addr_endpoint_from_sockaddr(&ss, &g->ep);
 	close(tmp);
 	g->r = cap ? reflector_new_cap(cap) : reflector_new();
 	assert_non_null(g->r);

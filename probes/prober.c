@@ -788,15 +788,13 @@ tcp_done(struct prober *pr, int c, int err, int64_t now)
 	 * thousands per target at a short interval, until the ports run out.
 	 */
 	tcp_close(pr, c);
-	if (err == 0 || err == ECONNREFUSED) {
-		if (err == ECONNREFUSED)
-			snprintf(p->res.last_error, sizeof(p->res.last_error), "connect: %s",
-			    strerror(err));
+	if (err != 0)
+		snprintf(p->res.last_error, sizeof(p->res.last_error), "connect: %s", strerror(err));
+	/* A refused connect is still an RTT sample: the host answered with its RST. */
+	if (err == 0 || err == ECONNREFUSED)
 		probe_reply(p, seq, rx, 0, false, 0, err == ECONNREFUSED);
-		return;
-	}
-	snprintf(p->res.last_error, sizeof(p->res.last_error), "connect: %s", strerror(err));
-	probe_error(p, seq, PROBE_STATUS_UNREACHABLE);
+	else
+		probe_error(p, seq, PROBE_STATUS_UNREACHABLE);
 }
 
 static void

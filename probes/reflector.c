@@ -32,10 +32,8 @@ struct session {
 	struct addr_endpoint from;
 	uint64_t	 token;		/* 0: not one of our probes */
 	uint32_t	 next_seq;
-	int64_t		 last_seen_ns;	/* wall clock of the last request */
 	uint32_t	 hnext;		/* hash chain */
 	uint32_t	 prev, next;	/* LRU list, most recent first */
-	bool		 used;
 };
 
 #define NIL UINT32_MAX
@@ -143,7 +141,6 @@ sess_drop(struct reflector *r, uint32_t i)
 		pp = &r->sess[*pp].hnext;
 	*pp = s->hnext;
 	lru_unlink(r, i);
-	s->used = false;
 	r->free[r->nfree++] = i;
 	r->c.senders--;
 }
@@ -166,7 +163,7 @@ sess_get(struct reflector *r, const struct addr_endpoint *from, uint64_t token)
 	}
 	i = r->free[--r->nfree];
 	s = &r->sess[i];
-	*s = (struct session){ .from = *from, .token = token, .used = true };
+	*s = (struct session){ .from = *from, .token = token };
 	h = sess_hash(r, from, token);
 	s->hnext = r->buckets[h];
 	r->buckets[h] = i;
@@ -448,7 +445,6 @@ refl_one(struct reflector *r, int fd, bool v6, int i)
 	 * send as lost on the way back, which is where it was lost.
 	 */
 	s->next_seq = seq + 1;
-	s->last_seen_ns = m.wall_ns != 0 ? m.wall_ns : wall;
 	if (refl_send(fd, v6, &r->from[i], mh->msg_namelen, r->out, out, &m) < 0)
 		r->c.send_errors++;
 	else

@@ -145,12 +145,15 @@ sess_drop(struct reflector *r, uint32_t i)
 	r->c.senders--;
 }
 
-/* The session of a sender, made (evicting the least recently seen at the cap) when new. */
+/*
+ * The session of a sender, found at i by sess_find, or made (evicting the
+ * least recently seen at the cap) when i is NIL.
+ */
 static struct session *
-sess_get(struct reflector *r, const struct addr_endpoint *from, uint64_t token)
+sess_get(struct reflector *r, uint32_t i, const struct addr_endpoint *from, uint64_t token)
 {
-	uint32_t i = sess_find(r, from, token), h;
 	struct session *s;
+	uint32_t h;
 
 	if (i != NIL) {
 		lru_unlink(r, i);
@@ -170,15 +173,6 @@ sess_get(struct reflector *r, const struct addr_endpoint *from, uint64_t token)
 	lru_push(r, i);
 	r->c.senders++;
 	return s;
-}
-
-/* The sequence number the next reply to this sender carries, without making a session. */
-static uint32_t
-sess_peek(const struct reflector *r, const struct addr_endpoint *from, uint64_t token)
-{
-	uint32_t i = sess_find(r, from, token);
-
-	return i == NIL ? 0 : r->sess[i].next_seq;
 }
 
 struct reflector *
@@ -406,9 +400,8 @@ refl_one(struct reflector *r, int fd, bool v6, int i)
 	struct pwire_payload pl;
 	struct rx_meta m;
 	uint64_t token = 0, rx_ts;
-	uint32_t seq;
+	uint32_t seq, found;
 	struct session *s;
-	int64_t wall;
 
 	r->c.received++;
 	if (mh->msg_flags & MSG_TRUNC) {
@@ -428,9 +421,11 @@ refl_one(struct reflector *r, int fd, bool v6, int i)
 	if (len >= PWIRE_TWAMP_REFL_LEN &&
 	    pwire_payload_get(r->data[i] + PWIRE_TWAMP_REFL_LEN, len - PWIRE_TWAMP_REFL_LEN, &pl))
 		token = pl.token;
-	seq = sess_peek(r, &from, token);
-	wall = psock_wall_ns();
-	rx_ts = pwire_ntp_from_wall_ns(m.wall_ns != 0 ? m.wall_ns : wall);
+	/* The sequence number the next reply to this sender carries; no session made yet. */
+	found = sess_find(r, &from, token);
+	seq = found == NIL ? 0 : r->sess[found].next_seq;
+	/* T2 is the kernel's stamp; our own clock only when it has none. */
+	rx_ts = pwire_ntp_from_wall_ns(m.wall_ns != 0 ? m.wall_ns : psock_wall_ns());
 	/* Built first, and the session touched only for a real request (never for junk). */
 	out = pwire_reflect(r->data[i], len, r->out, sizeof(r->out), seq, rx_ts,
 	    pwire_ntp_from_wall_ns(psock_wall_ns()), m.ttl);
@@ -438,7 +433,7 @@ refl_one(struct reflector *r, int fd, bool v6, int i)
 		r->c.malformed++;
 		return;
 	}
-	s = sess_get(r, &from, token);
+	s = sess_get(r, found, &from, token);
 	/*
 	 * The counter moves for every valid request received, whether the
 	 * reply then leaves or not: the sender counts a reply we failed to

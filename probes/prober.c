@@ -14,7 +14,6 @@
 #include <netinet/tcp.h>
 #include <linux/errqueue.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "probes/pmatch.h"
@@ -135,17 +134,6 @@ static bool
 sk_is_icmp(int k)
 {
 	return k == SK_ICMP4 || k == SK_ICMP6;
-}
-
-static uint64_t
-random64(void)
-{
-	uint64_t v = 0;
-
-	/* Blocks only before the pool is initialised at boot; never fails for 8 bytes after. */
-	while (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		;
-	return v;
 }
 
 /* The deadline heap: the earliest pmatch deadline over all probes in O(1), kept in O(log n). */
@@ -1136,7 +1124,7 @@ probe_new(struct prober *pr, const struct probe_spec *spec, int64_t now)
 	p->tcp_head = -1;
 	p->res.status = PROBE_STATUS_STARTING;
 	p->res.last_change_ns = now;
-	p->token = random64();
+	p->token = psock_random64();
 	p->port = s->type == PROBE_TYPE_ICMP ? 0 : s->target.port;
 	want = clamp_count(s->timeout_ns / iv, PROBER_RING_MAX);
 	want = clamp_count(2 * (int64_t)want + 16, PROBER_RING_MAX);
@@ -1345,7 +1333,7 @@ prober_new(void)
 		free(pr);
 		return NULL;
 	}
-	pr->raw_id = (uint16_t)random64();
+	pr->raw_id = (uint16_t)psock_random64();
 	for (int k = 0; k < SK_N; k++)
 		pr->sk[k].fd = -1;
 	for (int c = 0; c < PROBER_TCP_MAX; c++) {

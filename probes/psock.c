@@ -1,6 +1,7 @@
 /* Socket helpers of the prober and the reflector: see psock.h. */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <netinet/in.h>
 
@@ -39,6 +40,17 @@ int64_t
 psock_wall_ns(void)
 {
 	return psock_clock(CLOCK_REALTIME);
+}
+
+uint64_t
+psock_random64(void)
+{
+	uint64_t v = 0;
+
+	/* Blocks only before the pool is initialised at boot; never fails for 8 bytes after. */
+	while (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		;
+	return v;
 }
 
 int64_t

@@ -1,7 +1,7 @@
 /*
  * What the prober and the reflector share about sockets: endpoint <->
- * sockaddr, the kernel's receive timestamp, the clocks. Not pure (it reads
- * clocks), so it stays out of the probe cores.
+ * sockaddr, the kernel's receive timestamp, the clocks, random bits. Not
+ * pure (it reads clocks), so it stays out of the probe cores.
  */
 #ifndef FP_PSOCK_H
 #define FP_PSOCK_H
@@ -20,6 +20,8 @@ bool		 psock_addr_equal(const struct addr *, const struct addr *);
 
 int64_t		 psock_mono_ns(void);
 int64_t		 psock_wall_ns(void);
+/* 64 random bits from the kernel (probe tokens, the reflector's hash key). */
+uint64_t	 psock_random64(void);
 
 /* The SO_TIMESTAMPNS stamp of a received message (wall clock, ns); 0 when there is none. */
 int64_t		 psock_rx_wall_ns(const struct msghdr *);

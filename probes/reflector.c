@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "probes/psock.h"
@@ -201,8 +200,7 @@ reflector_new_cap(uint32_t max_senders)
 		r->free[i] = max_senders - 1 - i;
 	r->nfree = max_senders;
 	r->lru_head = r->lru_tail = NIL;
-	while (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
-		;
+	r->seed = psock_random64();
 	return r;
 }
 

@@ -5,7 +5,7 @@
 #include "collectors/ipfix.h"
 #include "collectors/netflow_v5.h"
 #include "collectors/netflow_v9.h"
-#include "collectors/wire.h"
+#include "engine/wire.h"
 
 struct collector {
 	struct collector_stats stats;

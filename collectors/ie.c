@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "collectors/ie.h"
-#include "collectors/wire.h"
+#include "engine/wire.h"
 
 /* The largest record that fits one IPFIX message after its headers. */
 #define IE_MAX_RECORD	(65535 - 16 - 4)

@@ -8,7 +8,7 @@
 
 #include "collectors/ie.h"
 #include "collectors/ipfix.h"
-#include "collectors/wire.h"
+#include "engine/wire.h"
 
 #define IPFIX_HEADER_LEN	16
 #define IPFIX_VERSION		10

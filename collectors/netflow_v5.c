@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "collectors/netflow_v5.h"
-#include "collectors/wire.h"
+#include "engine/wire.h"
 
 #define V5_VERSION		5
 #define V5_SAMPLING_INTERVAL	0x3fff	/* low 14 bits; the top 2 are the mode */

@@ -8,7 +8,7 @@
 
 #include "collectors/ie.h"
 #include "collectors/netflow_v9.h"
-#include "collectors/wire.h"
+#include "engine/wire.h"
 
 #define V9_HEADER_LEN	20
 #define V9_VERSION	9

@@ -1,9 +1,10 @@
 /*
  * Probe packets on the wire. Every length is checked against the bytes
- * left before a field is read; integers go through get_be()/put_be().
+ * left before a field is read; integers go through get_ben()/put_be().
  */
 #include <string.h>
 
+#include "engine/wire.h"
 #include "probes/pwire.h"
 
 #define PWIRE_MAGIC		"FPp1"
@@ -16,16 +17,6 @@
 #define ICMP6_ECHO		128
 #define ICMP6_ECHO_REPLY	129
 
-static uint64_t
-get_be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	while (n-- > 0)
-		v = v << 8 | *p++;
-	return v;
-}
-
 static void
 put_be(uint8_t *p, uint64_t v, size_t n)
 {
@@ -33,15 +24,6 @@ put_be(uint8_t *p, uint64_t v, size_t n)
 		p[n] = v & 0xff;
 		v >>= 8;
 	}
-}
-
-static bool
-pwire_zero(const uint8_t *p, size_t n)
-{
-	while (n-- > 0)
-		if (*p++ != 0)
-			return false;
-	return true;
 }
 
 /* RFC 1071: the ones' complement of the ones' complement sum of 16-bit words. */
@@ -52,7 +34,7 @@ pwire_cksum(const uint8_t *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		sum += get_be(buf + i, 2);
+		sum += get_ben(buf + i, 2);
 	if (len & 1)
 		sum += (uint64_t)buf[len - 1] << 8;
 	while (sum >> 16)
@@ -104,8 +86,8 @@ pwire_payload_get(const uint8_t *buf, size_t len, struct pwire_payload *p)
 {
 	if (len < PWIRE_PAYLOAD_MIN || memcmp(buf, PWIRE_MAGIC, 4) != 0)
 		return false;
-	p->token = get_be(buf + 4, 8);
-	p->seq = (uint32_t)get_be(buf + 12, 4);
+	p->token = get_ben(buf + 4, 8);
+	p->seq = (uint32_t)get_ben(buf + 12, 4);
 	return true;
 }
 
@@ -150,16 +132,16 @@ pwire_ip(const uint8_t **p, size_t *len, bool v6, bool outer, struct pwire_icmp 
 		if (*len < PWIRE_IP6_LEN || h[0] >> 4 != 6)
 			return false;
 		hl = PWIRE_IP6_LEN;
-		total = PWIRE_IP6_LEN + get_be(h + 4, 2);
+		total = PWIRE_IP6_LEN + get_ben(h + 4, 2);
 		icmp = h[6] == 58;
 	} else {
 		if (*len < PWIRE_IP4_MIN || h[0] >> 4 != 4)
 			return false;
 		hl = (size_t)(h[0] & 0x0f) * 4;
-		total = get_be(h + 2, 2);
+		total = get_ben(h + 2, 2);
 		if (hl < PWIRE_IP4_MIN || hl > *len || total < hl)
 			return false;
-		icmp = h[9] == 1 && (get_be(h + 6, 2) & 0x1fff) == 0;
+		icmp = h[9] == 1 && (get_ben(h + 6, 2) & 0x1fff) == 0;
 	}
 	if (outer && total > *len)
 		return false;
@@ -194,8 +176,8 @@ pwire_icmp_quoted(const uint8_t *q, size_t len, bool v6, struct pwire_icmp *out)
 	if (q[0] != (v6 ? ICMP6_ECHO : ICMP4_ECHO))
 		return;
 	out->kind = PWIRE_ICMP_ERROR;
-	out->id = (uint16_t)get_be(q + 4, 2);
-	out->seq16 = (uint16_t)get_be(q + 6, 2);
+	out->id = (uint16_t)get_ben(q + 4, 2);
+	out->seq16 = (uint16_t)get_ben(q + 6, 2);
 	out->has_payload = pwire_payload_get(q + PWIRE_ICMP_HDR, len - PWIRE_ICMP_HDR,
 	    &out->payload);
 }
@@ -221,8 +203,8 @@ pwire_icmp_parse(const uint8_t *buf, size_t len, bool v6, bool ip_header,
 	out->code = buf[1];
 	if (buf[0] == (v6 ? ICMP6_ECHO_REPLY : ICMP4_ECHO_REPLY)) {
 		out->kind = PWIRE_ICMP_REPLY;
-		out->id = (uint16_t)get_be(buf + 4, 2);
-		out->seq16 = (uint16_t)get_be(buf + 6, 2);
+		out->id = (uint16_t)get_ben(buf + 4, 2);
+		out->seq16 = (uint16_t)get_ben(buf + 6, 2);
 		out->has_payload = pwire_payload_get(buf + PWIRE_ICMP_HDR, len - PWIRE_ICMP_HDR,
 		    &out->payload);
 	} else if (pwire_icmp_error_type(v6, buf[0]))
@@ -259,17 +241,17 @@ pwire_udp_parse(const uint8_t *buf, size_t len, struct pwire_udp *out)
 	if (len < PWIRE_TWAMP_REFL_LEN + PWIRE_PAYLOAD_MIN || len > PWIRE_MAX ||
 	    !pwire_payload_get(buf + PWIRE_TWAMP_REFL_LEN, len - PWIRE_TWAMP_REFL_LEN, &pl))
 		return;
-	if (pwire_zero(buf + PWIRE_TWAMP_SENDER_LEN,
-	    PWIRE_TWAMP_REFL_LEN - PWIRE_TWAMP_SENDER_LEN) && get_be(buf, 4) == pl.seq) {
+	if (wire_all_zero(buf + PWIRE_TWAMP_SENDER_LEN,
+	    PWIRE_TWAMP_REFL_LEN - PWIRE_TWAMP_SENDER_LEN) && get_ben(buf, 4) == pl.seq) {
 		out->kind = PWIRE_UDP_ECHO;
 		out->sender_seq = pl.seq;
-	} else if (pwire_zero(buf + 14, 2) && pwire_zero(buf + 38, 2) &&
-	    get_be(buf + 24, 4) == pl.seq) {
+	} else if (wire_all_zero(buf + 14, 2) && wire_all_zero(buf + 38, 2) &&
+	    get_ben(buf + 24, 4) == pl.seq) {
 		out->kind = PWIRE_UDP_REFLECTED;
-		out->refl_seq = (uint32_t)get_be(buf, 4);
-		out->refl_tx_ts = get_be(buf + 4, 8);
-		out->refl_rx_ts = get_be(buf + 16, 8);
-		out->sender_seq = (uint32_t)get_be(buf + 24, 4);
+		out->refl_seq = (uint32_t)get_ben(buf, 4);
+		out->refl_tx_ts = get_ben(buf + 4, 8);
+		out->refl_rx_ts = get_ben(buf + 16, 8);
+		out->sender_seq = (uint32_t)get_ben(buf + 24, 4);
 		out->sender_ttl = buf[40];
 	} else
 		return;
@@ -279,8 +261,9 @@ pwire_udp_parse(const uint8_t *buf, size_t len, struct pwire_udp *out)
 bool
 pwire_is_reflection(const uint8_t *buf, size_t len)
 {
-	return len >= PWIRE_TWAMP_REFL_LEN && pwire_zero(buf + 14, 2) &&
-	    pwire_zero(buf + 38, 2) && !pwire_zero(buf + 16, 8) && !pwire_zero(buf + 36, 2);
+	return len >= PWIRE_TWAMP_REFL_LEN && wire_all_zero(buf + 14, 2) &&
+	    wire_all_zero(buf + 38, 2) && !wire_all_zero(buf + 16, 8) &&
+	    !wire_all_zero(buf + 36, 2);
 }
 
 size_t
